@@ -1,0 +1,39 @@
+# The two commands of the README:
+#   make demo   install everything, then run the whole embedded stack with demo data
+#   make test   install everything (browser included), then run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo up test lint browser bench install clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/buzz up --demo
+
+up: install
+	$(BIN)/buzz up
+
+browser:
+	@bash scripts/install-browser.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install browser lint
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/buzz bench
+
+clean:
+	rm -rf $(VENV) .buzz artifacts .pytest_cache .ruff_cache .mypy_cache

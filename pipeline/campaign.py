@@ -1,0 +1,76 @@
+"""The campaign file: what is campaign-specific (subjects, rivals, validators, thresholds).
+
+YAML, validated once at start-up. Without ``BUZZ_CAMPAIGN_FILE`` the built-in demo campaign
+(``pipeline/campaigns/demo.yaml``) is used, which is what the simulator talks about.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.settings import ConfigError
+
+
+class Subject(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str
+    kind: str = Field("issue", pattern=r"^(candidate|rival|issue)$")
+    terms: list[str] = Field(min_length=1)
+
+
+class Validator(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    group: str
+    trust_weight: float = Field(1.0, ge=0, le=10)
+    handles: dict[str, str] = Field(min_length=1, description="platform -> handle")
+
+
+class Thresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    spike_z: float = Field(3.0, gt=0)
+    attack_negative_share: float = Field(0.5, gt=0, le=1)
+    unanswered_question_minutes: int = Field(60, gt=0)
+
+
+class Campaign(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    subjects: list[Subject] = Field(min_length=1)
+    validators: list[Validator] = []
+    thresholds: Thresholds = Thresholds()
+
+    @property
+    def candidate(self) -> Subject:
+        for s in self.subjects:
+            if s.kind == "candidate":
+                return s
+        return self.subjects[0]
+
+
+def load_campaign(path: Path | None = None) -> Campaign:
+    """Load and validate a campaign file; errors name the file and the field."""
+    if path is None:
+        text = resources.files("pipeline.campaigns").joinpath("demo.yaml").read_text("utf-8")
+        where = "built-in demo campaign"
+    else:
+        try:
+            text = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError(f"BUZZ_CAMPAIGN_FILE: cannot read {path}: {exc.strerror}") from None
+        where = str(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"BUZZ_CAMPAIGN_FILE: {where} is not valid YAML: {exc}") from None
+    try:
+        return Campaign.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"BUZZ_CAMPAIGN_FILE: {where}: {loc}: {err['msg']}") from None

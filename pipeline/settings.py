@@ -1,0 +1,114 @@
+"""One typed settings object for every process.
+
+Values come from ``BUZZ_*`` environment variables and an optional ``.env`` file, are validated
+once at start-up, and secrets are ``SecretStr`` so they never show up in logs or reprs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(SystemExit):
+    """Bad configuration: stops start-up with one message naming the setting."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"configuration error: {message}")
+        self.message = message
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BUZZ_", env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    # Where the broker and warehouse are. Unset means "start the embedded ones" (buzz up).
+    kafka_url: str | None = Field(None, description="Kafka bootstrap, host:port[,host:port]")
+    clickhouse_url: str | None = Field(
+        None, description="ClickHouse HTTP URL, http://user:pw@host:8123"
+    )
+
+    # Embedded stand-ins.
+    broker_host: str = "127.0.0.1"
+    broker_port: int = Field(9092, ge=1, le=65535)
+    warehouse_host: str = "127.0.0.1"
+    warehouse_port: int = Field(8123, ge=1, le=65535)
+    data_dir: Path = Field(Path(".buzz"), description="Embedded warehouse data, checkpoints, logs")
+
+    dashboard_port: int = Field(8501, ge=1, le=65535)
+    dashboard_refresh_seconds: float = Field(5.0, gt=0)
+
+    campaign_file: Path | None = Field(None, description="YAML campaign file (demo if unset)")
+    pii_key: SecretStr | None = Field(None, description="Key for the HMAC of emails and phones")
+
+    topic_partitions: int = Field(4, ge=1, le=256)
+    sink_batch_size: int = Field(1000, ge=1, le=100_000)
+    sink_batch_seconds: float = Field(1.0, gt=0, le=60)
+    worker_web_port: int = Field(6066, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    @field_validator("kafka_url")
+    @classmethod
+    def _check_kafka(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        for part in v.removeprefix("kafka://").split(","):
+            host, _, port = part.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port], got {v!r}")
+        return v.removeprefix("kafka://")
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _check_clickhouse(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected http(s)://[user:password@]host[:port], got {v!r}")
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, v: str) -> str:
+        v = v.upper()
+        if v not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+        return v
+
+    # Derived values -----------------------------------------------------------------------
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka_url or f"{self.broker_host}:{self.broker_port}"
+
+    @property
+    def warehouse_url(self) -> str:
+        return self.clickhouse_url or f"http://{self.warehouse_host}:{self.warehouse_port}"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.kafka_url is None
+
+    @property
+    def embedded_warehouse(self) -> bool:
+        return self.clickhouse_url is None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one message naming the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "BUZZ_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
+        raise ConfigError(f"{name}: {err['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

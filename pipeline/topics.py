@@ -1,0 +1,57 @@
+"""Kafka topics and their up-front creation.
+
+Tansu creates a topic on first use with its own partition count, racing Faust's creation, and an
+agent whose source topic and changelog differ in partitions crashes (DESIGN.md). So every topic is
+created here, before any producer or worker touches it, with the same partition count Faust uses.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
+
+MENTIONS = "buzz.mentions"
+THREADS = "buzz.threads"
+SIGNUPS = "buzz.signups"
+DEAD_LETTERS = "buzz.dead_letters"
+ALERTS = "buzz.alerts"
+
+ALL_TOPICS = (MENTIONS, THREADS, SIGNUPS, DEAD_LETTERS, ALERTS)
+
+log = logging.getLogger(__name__)
+
+
+def admin_client(bootstrap: str, timeout: float = 30.0) -> KafkaAdminClient:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="buzz-admin")
+        except NoBrokersAvailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def ensure_topics(
+    bootstrap: str, partitions: int, extra: tuple[str, ...] = (), timeout: float = 30.0
+) -> list[str]:
+    """Create any missing topic with ``partitions`` partitions; return the names created."""
+    admin = admin_client(bootstrap, timeout)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for t in (*ALL_TOPICS, *extra) if t not in existing]
+        created = []
+        for name in wanted:
+            try:
+                admin.create_topics([NewTopic(name, partitions, 1)])
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass
+            except KafkaError as exc:  # pragma: no cover - depends on the broker
+                log.warning("could not create topic %s: %s", name, exc)
+        return created
+    finally:
+        admin.close()

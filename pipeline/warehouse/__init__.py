@@ -1,0 +1,1 @@
+"""The warehouse: migrations, the client factory, and the embedded chDB gateway."""

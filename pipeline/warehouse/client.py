@@ -1,0 +1,46 @@
+"""One way to get a warehouse client: clickhouse-connect over HTTP, in both modes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import OperationalError
+
+from pipeline.settings import Settings, get_settings
+
+
+def client_kwargs(url: str) -> dict[str, Any]:
+    parts = urlsplit(url)
+    kwargs: dict[str, Any] = {
+        "host": parts.hostname,
+        "port": parts.port or (8443 if parts.scheme == "https" else 8123),
+        "secure": parts.scheme == "https",
+    }
+    if parts.username:
+        kwargs["username"] = unquote(parts.username)
+    if parts.password:
+        kwargs["password"] = unquote(parts.password)
+    return kwargs
+
+
+def get_client(
+    settings: Settings | None = None, *, url: str | None = None, wait: float = 0.0, **kw: Any
+) -> Client:
+    """A clickhouse-connect client for the configured warehouse.
+
+    ``wait`` retries the connection for that many seconds (a warehouse that is still starting).
+    """
+    settings = settings or get_settings()
+    kwargs = client_kwargs(url or settings.warehouse_url) | kw
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return clickhouse_connect.get_client(**kwargs)
+        except OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
