@@ -1,0 +1,130 @@
+"""Memory soak: run `buzz up --demo` for a while and sample every process's resident memory.
+
+    .venv/bin/python bench/memory_soak.py --minutes 30 --rate 50
+
+Runs the stack on free ports in a throw-away data directory, samples RSS (psutil) of each child
+every --every seconds, counts the mentions the warehouse holds, and prints a table of RSS over time
+and the embedded broker's growth per million events. Figures only; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+ROLES = ("broker", "warehouse", "worker", "dashboard", "demo")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def role(p: psutil.Process) -> str | None:
+    cmd = " ".join(p.cmdline())
+    if "tansu" in cmd:
+        return "broker"
+    if "streamlit" in cmd:
+        return "dashboard"
+    for r in ("warehouse", "worker"):
+        if f"pipeline {r}" in cmd:
+            return r
+    if "source run demo" in cmd:
+        return "demo"
+    return None
+
+
+def events_held(wport: int) -> int:
+    q = urllib.parse.quote(
+        "SELECT (SELECT count() FROM buzz.mentions) + (SELECT count() FROM buzz.dead_letters)"
+    )
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{wport}/?query={q}", timeout=10) as r:
+            return int(r.read().strip() or 0)
+    except (OSError, ValueError):
+        return -1
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--rate", type=float, default=50)
+    ap.add_argument("--every", type=float, default=60)
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="buzz-soak-"))
+    wport = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUZZ_")}
+    env |= {
+        "BUZZ_DATA_DIR": str(tmp), "BUZZ_BROKER_PORT": str(free_port()),
+        "BUZZ_WAREHOUSE_PORT": str(wport), "BUZZ_DASHBOARD_PORT": str(free_port()),
+        "BUZZ_WORKER_WEB_PORT": str(free_port()), "PYTHONUNBUFFERED": "1",
+    }  # fmt: skip
+    out = open(tmp / "up.out", "w")  # noqa: SIM115
+    up = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "up", "--demo", "--rate", str(args.rate)],
+        env=env, stdout=out, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 180
+    while "Dashboard:" not in (tmp / "up.out").read_text():
+        if up.poll() is not None or time.monotonic() > deadline:
+            print((tmp / "up.out").read_text())
+            return 1
+        time.sleep(1)
+    print(f"soak: {args.minutes:g} min at {args.rate:g} events/s, data in {tmp}")
+    print(f"{'min':>5} {'events':>9} " + " ".join(f"{r + ' MB':>13}" for r in ROLES))
+    first: dict[str, float] = {}
+    samples: list[tuple[float, int, dict[str, float]]] = []
+    t0 = time.monotonic()
+    try:
+        while True:
+            rss: dict[str, float] = {}
+            for p in psutil.Process(up.pid).children(recursive=True):
+                r = role(p)
+                if r:
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        rss[r] = rss.get(r, 0.0) + p.memory_info().rss / 2**20
+            n = events_held(wport)
+            minute = (time.monotonic() - t0) / 60
+            samples.append((minute, n, rss))
+            for k, v in rss.items():
+                first.setdefault(k, v)
+            print(
+                f"{minute:5.1f} {n:9d} " + " ".join(f"{rss.get(r, 0):13.0f}" for r in ROLES),
+                flush=True,
+            )
+            if minute >= args.minutes or up.poll() is not None:
+                break
+            time.sleep(args.every)
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(60)
+    # Growth of each process from the 5-minute mark (after warm-up) to the end.
+    warm = next((s for s in samples if s[0] >= min(5.0, args.minutes / 2)), samples[0])
+    last = samples[-1]
+    print("\ngrowth from warm-up to end:")
+    for r in ROLES:
+        a, b = warm[2].get(r, 0), last[2].get(r, 0)
+        print(f"  {r:<10} {a:7.0f} MB -> {b:7.0f} MB ({b - a:+.0f} MB)")
+    events = last[1] - warm[1]
+    if events > 0:
+        per_m = (last[2].get("broker", 0) - warm[2].get("broker", 0)) / events * 1e6
+        print(f"embedded broker growth: {per_m:,.0f} MB per million events ({events:,} events)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

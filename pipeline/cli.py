@@ -1,0 +1,138 @@
+"""``buzz``: the one console script that drives everything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Campaign buzz pipeline: sources -> Kafka -> Faust -> ClickHouse -> dashboard.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+source_app = typer.Typer(help="Source connectors.", no_args_is_help=True)
+app.add_typer(source_app, name="source")
+
+
+@app.command()
+def broker(
+    port: Annotated[int | None, typer.Option(help="Port (default BUZZ_BROKER_PORT, 9092)")] = None,
+    host: Annotated[str | None, typer.Option(help="Host (default BUZZ_BROKER_HOST)")] = None,
+) -> None:
+    """Run the embedded Kafka-protocol broker (Tansu, memory storage)."""
+    from pipeline.broker import run_broker
+
+    raise typer.Exit(run_broker(host=host, port=port))
+
+
+@app.command()
+def warehouse(
+    host: Annotated[str | None, typer.Option(help="Host (default BUZZ_WAREHOUSE_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (BUZZ_WAREHOUSE_PORT, 8123)")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="chDB data directory (default BUZZ_DATA_DIR/warehouse)")
+    ] = None,
+    readonly: Annotated[bool, typer.Option(help="Reject writes and DDL")] = False,
+) -> None:
+    """Serve the embedded warehouse (chDB) over ClickHouse's HTTP interface."""
+    from pipeline.warehouse.gateway import main as gateway_main
+
+    raise typer.Exit(gateway_main(host=host, port=port, data_dir=data_dir, readonly=readonly))
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the numbered warehouse migrations (idempotent)."""
+    from pipeline.warehouse.migrate import main as migrate_main
+
+    raise typer.Exit(migrate_main())
+
+
+@app.command()
+def worker() -> None:
+    """Run the Faust worker (validation, dead letters, warehouse sink)."""
+    from pipeline.worker import main as worker_main
+
+    raise typer.Exit(worker_main())
+
+
+@app.command()
+def dashboard(
+    port: Annotated[int | None, typer.Option(help="Port (BUZZ_DASHBOARD_PORT, 8501)")] = None,
+) -> None:
+    """Run the Streamlit dashboard."""
+    from dashboard.launch import main as dashboard_main
+
+    raise typer.Exit(dashboard_main(port=port))
+
+
+@app.command()
+def sql(
+    query: Annotated[str | None, typer.Argument(help="SQL to run against the warehouse")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet")] = "table",
+    file: Annotated[Path | None, typer.Option(help="Read the SQL from this file")] = None,
+    param: Annotated[
+        list[str] | None, typer.Option(help="Query parameter name=value for {name:Type}")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Write the result to this file")] = None,
+) -> None:
+    """Run SQL against the warehouse and print the result."""
+    from pipeline.sql_cli import main as sql_main
+
+    params: dict[str, str] = {}
+    for item in param or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"expected name=value, got {item!r}", param_hint="--param")
+        params[name] = value
+    raise typer.Exit(sql_main(query, fmt, file=file, params=params, output=output))
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option(help="Also run the demo campaign simulator")] = False,
+    rate: Annotated[float, typer.Option(help="Demo events per second")] = 20.0,
+) -> None:
+    """Start the whole stack (embedded broker and warehouse unless configured), supervise it."""
+    from pipeline.supervisor import main as up_main
+
+    raise typer.Exit(up_main(demo=demo, rate=rate))
+
+
+@app.command()
+def bench(
+    events: Annotated[int, typer.Option("-n", "--events", help="Mentions to push")] = 50_000,
+) -> None:
+    """Benchmark broker -> worker -> warehouse and print throughput and latency."""
+    from pipeline.bench import main as bench_main
+
+    raise typer.Exit(bench_main(events))
+
+
+@source_app.command("list")
+def source_list() -> None:
+    """List the registered source connectors."""
+    from pipeline.sources.registry import list_main
+
+    raise typer.Exit(list_main())
+
+
+@source_app.command("run")
+def source_run(
+    name: Annotated[str, typer.Argument(help="Connector name (see `buzz source list`)")],
+    rate: Annotated[float, typer.Option(help="Events per second (demo)")] = 20.0,
+    once: Annotated[bool, typer.Option(help="Emit one batch/poll and exit")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Print events as JSON lines; no broker")] = False,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many events")] = None,
+) -> None:
+    """Run a source connector."""
+    from pipeline.sources.registry import run_main
+
+    raise typer.Exit(run_main(name, rate=rate, once=once, dry_run=dry_run, limit=limit))
+
+
+def main() -> None:
+    app()

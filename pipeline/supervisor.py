@@ -1,0 +1,264 @@
+"""``buzz up``: start the stack, wait for each part to be healthy, supervise, stop it cleanly.
+
+Children run in their own process groups (so one Ctrl-C is handled here, in order) and with a
+parent-death signal (so they do not outlive a supervisor that is killed). A child that exits is
+reported with the last lines of its log and the whole stack is stopped: a half-running pipeline
+that looks healthy is worse than a clear failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from pipeline.netutil import can_connect, port_in_use
+from pipeline.settings import ConfigError, Settings, get_settings
+
+console = Console(highlight=False)
+STOP_TIMEOUT = 15.0
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    log_path: Path
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    started: float = field(default=0.0)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(
+            self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=self.env, start_new_session=True, preexec_fn=_die_with_parent,
+        )  # fmt: skip
+        log.close()
+        self.started = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def tail(self, n: int = 20) -> str:
+        try:
+            lines = self.log_path.read_text("utf-8", "replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "\n".join(lines[-n:]) or "(log is empty)"
+
+    def stop(self) -> None:
+        if not self.alive():
+            return
+        assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        except ProcessLookupError:
+            pass
+
+
+class ChildFailed(RuntimeError):
+    def __init__(self, child: Child, why: str) -> None:
+        super().__init__(f"{child.name} {why}")
+        self.child = child
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return bool(200 <= r.status < 300)
+    except OSError:
+        return False
+
+
+class Supervisor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.children: list[Child] = []
+        self.log_dir = settings.data_dir / "logs"
+        self.env = dict(os.environ)
+        # Children talk to whatever this process chose, embedded or configured.
+        self.env["BUZZ_KAFKA_URL"] = settings.bootstrap_servers
+        self.env["BUZZ_CLICKHOUSE_URL"] = settings.warehouse_url
+        self.env.setdefault("PYTHONUNBUFFERED", "1")
+
+    def spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> Child:
+        child = Child(
+            name,
+            [sys.executable, "-m", "pipeline", *args],
+            self.log_dir / f"{name}.log",
+            env or self.env,
+        )
+        child.start()
+        self.children.append(child)
+        return child
+
+    def wait_ready(
+        self, child: Child, check: Callable[[], bool], what: str, timeout: float = 90.0
+    ) -> None:
+        t0 = time.monotonic()
+        with console.status(f"starting {child.name}..."):
+            while time.monotonic() - t0 < timeout:
+                if not child.alive():
+                    code = child.proc.returncode if child.proc else "?"
+                    raise ChildFailed(child, f"exited with code {code} while starting")
+                if check():
+                    console.print(
+                        f"[green]✓[/] {child.name:<10} {what} "
+                        f"[dim]({time.monotonic() - t0:.1f} s)[/]"
+                    )
+                    return
+                time.sleep(0.25)
+        raise ChildFailed(child, f"was not ready after {timeout:.0f} s")
+
+    def check_ports(self, demo: bool) -> None:
+        s = self.settings
+        wanted = [
+            ("BUZZ_DASHBOARD_PORT", "127.0.0.1", s.dashboard_port),
+            ("BUZZ_WORKER_WEB_PORT", "127.0.0.1", s.worker_web_port),
+        ]
+        if s.embedded_broker:
+            wanted.append(("BUZZ_BROKER_PORT", s.broker_host, s.broker_port))
+        if s.embedded_warehouse:
+            wanted.append(("BUZZ_WAREHOUSE_PORT", s.warehouse_host, s.warehouse_port))
+        for name, host, port in wanted:
+            if port_in_use(host, port):
+                raise ConfigError(
+                    f"{name}: port {port} on {host} is already in use "
+                    "(is another `buzz up` running?)"
+                )
+
+    def start(self, demo: bool, rate: float) -> str:
+        from pipeline.campaign import load_campaign
+
+        s = self.settings
+        load_campaign(s.campaign_file)  # a bad campaign file stops start-up here, named
+        self.check_ports(demo)
+        if s.embedded_broker:
+            c = self.spawn("broker", "broker")
+            self.wait_ready(
+                c,
+                lambda: can_connect(s.broker_host, s.broker_port),
+                f"embedded Kafka-protocol broker on {s.bootstrap_servers}",
+            )
+            console.print(
+                "  [yellow]![/] the embedded broker keeps every message in memory and "
+                "forgets them on stop (docs/operations.md); use Kafka for production"
+            )
+        else:
+            console.print(f"[green]✓[/] broker     using Kafka at {s.bootstrap_servers}")
+        if s.embedded_warehouse:
+            c = self.spawn("warehouse", "warehouse")
+            self.wait_ready(
+                c,
+                lambda: _http_ok(f"{s.warehouse_url}/ping"),
+                f"embedded warehouse (chDB) on {s.warehouse_url}, "
+                f"data in {s.data_dir / 'warehouse'}",
+            )
+        else:
+            console.print(f"[green]✓[/] warehouse  using ClickHouse at {_redact(s.warehouse_url)}")
+        self._migrate()
+        c = self.spawn("worker", "worker")
+        self.wait_ready(
+            c,
+            lambda: _http_ok(f"http://127.0.0.1:{s.worker_web_port}/healthz"),
+            "Faust worker consuming",
+        )
+        c = self.spawn("dashboard", "dashboard")
+        url = f"http://localhost:{s.dashboard_port}"
+        self.wait_ready(
+            c,
+            lambda: _http_ok(f"http://127.0.0.1:{s.dashboard_port}/_stcore/health"),
+            f"dashboard on {url}",
+        )
+        if demo:
+            c = self.spawn("demo", "source", "run", "demo", "--rate", str(rate))
+            time.sleep(1.0)
+            if not c.alive():
+                raise ChildFailed(c, "exited right after starting")
+            console.print(f"[green]✓[/] demo       campaign simulator, {rate:g} events/s")
+        return url
+
+    def _migrate(self) -> None:
+        from pipeline.warehouse.client import get_client
+        from pipeline.warehouse.migrate import apply_migrations
+
+        applied = apply_migrations(get_client(self.settings, wait=30))
+        note = f"applied {', '.join(applied)}" if applied else "schema up to date"
+        console.print(f"[green]✓[/] migrate    {note}")
+
+    def watch(self, stop: Callable[[], bool]) -> None:
+        while not stop():
+            for child in self.children:
+                if not child.alive():
+                    code = child.proc.returncode if child.proc else "?"
+                    raise ChildFailed(child, f"exited unexpectedly with code {code}")
+            time.sleep(0.5)
+
+    def stop_all(self) -> None:
+        # Reverse start order: sources first, broker last, so the worker can commit.
+        for child in reversed(self.children):
+            if child.alive():
+                console.print(f"[dim]stopping {child.name}...[/]")
+            child.stop()
+
+
+def _redact(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    p = urlsplit(url)
+    if p.password:
+        return url.replace(f":{p.password}@", ":***@")
+    return url
+
+
+def main(demo: bool = False, rate: float = 20.0) -> int:
+    settings = get_settings()
+    sup = Supervisor(settings)
+    stopping = {"flag": False}
+
+    def on_signal(signum: int, frame: object) -> None:
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    code = 0
+    try:
+        url = sup.start(demo, rate)
+        console.print(f"\n[bold]Dashboard:[/] {url}    [dim]logs: {sup.log_dir}/[/]")
+        console.print("[dim]Press Ctrl-C to stop.[/]")
+        sup.watch(lambda: stopping["flag"])
+    except ChildFailed as exc:
+        console.print(f"[red]✗ {exc}[/]; last lines of {exc.child.log_path}:")
+        console.print(exc.child.tail(), markup=False)
+        code = 1
+    except ConfigError as exc:
+        console.print(f"[red]{exc.message}[/]")
+        code = 2
+    except Exception as exc:  # start-up failure outside a child (migrations, topics)
+        console.print(f"[red]✗ buzz up failed: {exc}[/]")
+        code = 1
+    finally:
+        sup.stop_all()
+        console.print("stopped." if code == 0 else "stopped (see above).")
+    return code
