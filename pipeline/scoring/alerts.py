@@ -1,0 +1,180 @@
+"""Alerts: one record per thing staff should look at, with an id that never doubles.
+
+``alert_id`` is a hash of kind + subject + a *key* that names the occurrence (the minute or
+time bucket of a spike, the post of a validator, the thread of a golden thread, ...). Processing
+the same input twice yields the same id, so the sink's de-duplication absorbs replays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pipeline.scoring.buzz import Spike
+from pipeline.scoring.conversation import Question, ThreadMetrics
+from pipeline.scoring.explain import SpikeExplanation
+from pipeline.scoring.validator_reach import ValidatorReach
+
+AlertKind = Literal[
+    "spike",
+    "attack",
+    "validator_first",
+    "cascade",
+    "golden_thread",
+    "unanswered_question",
+    "signup_surge",
+]
+Severity = Literal["info", "warning", "critical"]
+
+
+def alert_id(kind: str, subject: str, key: str) -> str:
+    # JSON encoding keeps the parts apart whatever they contain: ("a|b", "c") != ("a", "b|c").
+    raw = json.dumps([kind, subject, key]).encode()
+    return f"alert:{kind}:{hashlib.sha256(raw).hexdigest()[:32]}"
+
+
+def time_bucket(at: datetime, minutes: int = 15) -> str:
+    """ISO start of the ``minutes`` bucket holding ``at`` (UTC), used as an alert key."""
+    if at.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    at = at.astimezone(UTC)
+    start = datetime(at.year, at.month, at.day, tzinfo=UTC)
+    k = int((at - start) / timedelta(minutes=minutes))
+    return (start + timedelta(minutes=k * minutes)).isoformat()
+
+
+def _plain(v: Any) -> Any:
+    """JSON-safe copy: dataclasses to dicts, datetimes to ISO strings, tuples to lists."""
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {f.name: _plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple | set | frozenset):
+        return [_plain(x) for x in v]
+    return v
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: AlertKind
+    subject: str
+    key: str  # what makes this occurrence unique within kind + subject
+    severity: Severity
+    title: str
+    at: datetime
+    explanation: dict[str, Any] = field(default_factory=dict)
+    example_urls: tuple[str, ...] = ()
+
+    @property
+    def alert_id(self) -> str:
+        return alert_id(self.kind, self.subject, self.key)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = _plain(self)
+        d["alert_id"] = self.alert_id
+        return dict(d)
+
+
+def _urls(urls: Sequence[str], limit: int = 5) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(u for u in urls if u))[:limit]
+
+
+def spike_alert(spike: Spike, explanation: SpikeExplanation | None = None) -> Alert:
+    """A spike, or an attack when the spike flagged one (keyed by its 15-minute bucket).
+
+    The bucket (not the minute) is the key, so a spike lasting several minutes is one alert.
+    """
+    kind: AlertKind = "attack" if spike.attack else "spike"
+    severity: Severity = "critical" if spike.attack else ("warning" if spike.z >= 6 else "info")
+    what = "Possible attack on" if spike.attack else "Spike in mentions of"
+    return Alert(
+        kind=kind,
+        subject=spike.subject_id,
+        key=time_bucket(spike.minute),
+        severity=severity,
+        title=f"{what} {spike.subject_id}: {spike.mentions} a minute vs {spike.expected:.1f} usual",
+        at=spike.minute,
+        explanation={"spike": _plain(spike), "why": _plain(explanation) if explanation else {}},
+        example_urls=_urls([e.url for e in explanation.examples] if explanation else []),
+    )
+
+
+def validator_first_alert(
+    validator: str, subject: str, post_id: str, at: datetime, url: str
+) -> Alert:
+    return Alert(
+        kind="validator_first",
+        subject=subject,
+        key=post_id,
+        severity="info",
+        title=f"First post from validator {validator}",
+        at=at,
+        explanation={"validator": validator, "post_id": post_id},
+        example_urls=_urls([url]),
+    )
+
+
+def cascade_alert(
+    reach: ValidatorReach, reasons: Sequence[str], subject: str, at: datetime, url: str
+) -> Alert:
+    return Alert(
+        kind="cascade",
+        subject=subject,
+        key=reach.root_id,
+        severity="warning",
+        title=f"Post by {reach.validator or 'a validator'} is taking off: {'; '.join(reasons)}",
+        at=at,
+        explanation={"reach": _plain(reach), "reasons": list(reasons)},
+        example_urls=_urls([url]),
+    )
+
+
+def golden_thread_alert(
+    thread_id: str, subject: str, metrics: ThreadMetrics, at: datetime, url: str
+) -> Alert:
+    return Alert(
+        kind="golden_thread",
+        subject=subject,
+        key=thread_id,
+        severity="info",
+        title=f"Thread worth joining: {metrics.transactions} real exchanges, "
+        f"quality {metrics.quality:.2f}",
+        at=at,
+        explanation={"thread_id": thread_id, "metrics": _plain(metrics)},
+        example_urls=_urls([url]),
+    )
+
+
+def unanswered_question_alert(q: Question, subject: str, thread_id: str, now: datetime) -> Alert:
+    waited = int((now - q.asked_at) / timedelta(minutes=1))
+    return Alert(
+        kind="unanswered_question",
+        subject=subject,
+        key=q.post_id,
+        severity="warning",
+        title=f"Unanswered question for {waited} min: {q.text[:80]}",
+        at=now,
+        explanation={"thread_id": thread_id, "question": _plain(q), "waited_minutes": waited},
+        example_urls=_urls([q.url]),
+    )
+
+
+def signup_surge_alert(
+    channel: str, hour: datetime, signups: int, expected: float, z: float
+) -> Alert:
+    return Alert(
+        kind="signup_surge",
+        subject=channel,
+        key=time_bucket(hour, 60),
+        severity="info",
+        title=f"Signup surge on {channel}: {signups} this hour vs {expected:.1f} usual",
+        at=hour,
+        explanation={"channel": channel, "signups": signups, "expected": expected, "z": z},
+    )
