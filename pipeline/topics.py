@@ -11,7 +11,7 @@ import logging
 import time
 
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 MENTIONS = "buzz.mentions"
 THREADS = "buzz.threads"
@@ -25,11 +25,14 @@ log = logging.getLogger(__name__)
 
 
 def admin_client(bootstrap: str, timeout: float = 30.0) -> KafkaAdminClient:
+    """An admin client, waiting up to ``timeout`` seconds for the broker to answer."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="buzz-admin")
-        except NoBrokersAvailable:
+            return KafkaAdminClient(
+                bootstrap_servers=bootstrap, client_id="buzz-admin", request_timeout_ms=10_000
+            )
+        except KafkaTimeoutError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)

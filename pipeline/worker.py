@@ -131,6 +131,10 @@ def create_app(settings: Settings) -> faust.App:
             if not ok:
                 raise asyncio.CancelledError
 
+    from pipeline.agents import register_all
+
+    register_all(app, settings, lambda: WarehouseSink(make_client))
+
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
         return web.json({"status": "ok", **stats})
