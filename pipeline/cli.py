@@ -120,18 +120,72 @@ def source_list() -> None:
     raise typer.Exit(list_main())
 
 
-@source_app.command("run")
+@source_app.command(
+    "run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
 def source_run(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Connector name (see `buzz source list`)")],
     rate: Annotated[float, typer.Option(help="Events per second (demo)")] = 20.0,
     once: Annotated[bool, typer.Option(help="Emit one batch/poll and exit")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print events as JSON lines; no broker")] = False,
     limit: Annotated[int | None, typer.Option(help="Stop after this many events")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (demo), for repeatable runs")
+    ] = None,
+    realtime: Annotated[
+        bool | None, typer.Option(help="Pace events in real time (demo); --no-realtime backfills")
+    ] = None,
 ) -> None:
-    """Run a source connector."""
+    """Run a source connector. Connector options follow as --name value (e.g. --url URL)."""
     from pipeline.sources.registry import run_main
 
-    raise typer.Exit(run_main(name, rate=rate, once=once, dry_run=dry_run, limit=limit))
+    options: dict[str, object] = parse_extra_options(ctx.args)
+    if seed is not None:
+        options["seed"] = seed
+    if realtime is not None:
+        options["realtime"] = realtime
+    raise typer.Exit(run_main(name, rate=rate, once=once, dry_run=dry_run, limit=limit, **options))
+
+
+def parse_extra_options(args: list[str]) -> dict[str, object]:
+    """``--some-option value`` -> {"some_option": "value"}; a bare ``--flag`` -> True.
+
+    A repeated option collects its values into a list (e.g. several --url).
+    """
+    options: dict[str, object] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) < 3:
+            raise typer.BadParameter(f"unexpected argument {arg!r}; options look like --name value")
+        key, eq, value = arg[2:].partition("=")
+        key = key.replace("-", "_")
+        val: object
+        if eq:
+            val = value
+        elif i + 1 < len(args) and not args[i + 1].startswith("--"):
+            val = args[i + 1]
+            i += 1
+        else:
+            val = True
+        if key in options:
+            prev = options[key]
+            options[key] = [*prev, val] if isinstance(prev, list) else [prev, val]
+        else:
+            options[key] = val
+        i += 1
+    return options
+
+
+@source_app.command("new")
+def source_new(
+    name: Annotated[str, typer.Argument(help="Name of the new connector (lower case)")],
+) -> None:
+    """Scaffold a connector module, its fixture folder and its test."""
+    from pipeline.sources.scaffold import new_main
+
+    raise typer.Exit(new_main(name))
 
 
 def main() -> None:

@@ -1,0 +1,119 @@
+"""``demo``: the campaign simulator as a source connector (``buzz source run demo``).
+
+It talks about the campaign in ``BUZZ_CAMPAIGN_FILE`` (the built-in demo campaign by default), at
+``--rate`` events per second, paced to the wall clock with ``occurred_at`` = now. The events come
+from :class:`~pipeline.sources.demo_sim.Simulator`, a pure seeded generator, so ``seed`` fixes the
+whole run, event ids included (``demo:<run tag>-<n>``); without a seed a random one is drawn and
+logged so the run can be reproduced.
+
+Failure policy: nothing here talks to a network, so there is nothing to retry; a bad campaign file
+or option is a configuration error at start-up (exit 2), anything else is a bug (fatal).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
+
+from pydantic import Field, SecretStr, model_validator
+
+from pipeline.campaign import load_campaign
+from pipeline.sources.base import SourceConfig, StreamingConfig, StreamingSource
+from pipeline.sources.demo_sim import Event, SimParams, Simulator
+
+# Used only when BUZZ_PII_KEY is unset, and said so in the log: the demo's made-up emails are not
+# personal data, but the code path is the real one.
+DEMO_PII_KEY = SecretStr("buzz-demo-only-pii-key-not-secret")
+
+
+class DemoConfig(StreamingConfig):
+    rate: float = Field(20.0, gt=0, le=10_000, description="Events per second (average)")
+    seed: int | None = Field(None, ge=0, description="Fixes the run, event ids included")
+    realtime: bool = Field(
+        True,
+        description="Pace to the wall clock (occurred_at = now); off: simulated time, no waits",
+    )
+    mentions_share: float = Field(0.7, ge=0)
+    threads_share: float = Field(0.2, ge=0)
+    signups_share: float = Field(0.1, ge=0)
+    spikes: bool = Field(True, description="Script an attack story now and then")
+    first_spike_after: float = Field(75.0, ge=0, description="Seconds before the first attack")
+    spike_every: float = Field(600.0, ge=0, description="Seconds between attacks (0: only one)")
+    spike_seconds: float = Field(90.0, gt=0, description="How long an attack burst lasts")
+    spike_multiplier: float = Field(2.0, ge=0, description="Extra rate at an attack's peak")
+    authors: int = Field(600, ge=20, le=100_000, description="Size of the simulated population")
+
+    @model_validator(mode="after")
+    def _shares(self) -> DemoConfig:
+        if self.mentions_share + self.threads_share + self.signups_share <= 0:
+            raise ValueError("mentions_share, threads_share and signups_share are all zero")
+        return self
+
+
+class DemoSource(StreamingSource[DemoConfig]):
+    name: ClassVar[str] = "demo"
+    description: ClassVar[str] = (
+        "Campaign simulator: mentions, cascades, validators, forum threads, signups, and a "
+        "scripted attack in the first two minutes"
+    )
+    Config: ClassVar[type[SourceConfig]] = DemoConfig
+
+    def setup(self) -> None:
+        cfg = self.config
+        settings = self.ctx.settings
+        campaign = load_campaign(settings.campaign_file)
+        seed = cfg.seed if cfg.seed is not None else secrets.randbelow(1_000_000)
+        key = settings.pii_key
+        if key is None or not key.get_secret_value():
+            key = DEMO_PII_KEY
+            self.log.warning(
+                "BUZZ_PII_KEY is not set: hashing the demo's made-up emails and phones with the "
+                "built-in DEMO_PII_KEY (never do this with real signups)"
+            )
+        self.start = datetime.now(UTC)
+        if cfg.realtime:
+            clock = lambda _t: datetime.now(UTC)  # noqa: E731 - event time is now when live
+        else:
+            clock = lambda t: self.start + timedelta(seconds=t)  # noqa: E731
+        params = SimParams(
+            seed=seed,
+            rate=cfg.rate,
+            mentions_share=cfg.mentions_share,
+            threads_share=cfg.threads_share,
+            signups_share=cfg.signups_share,
+            spikes=cfg.spikes,
+            first_spike_after=cfg.first_spike_after,
+            spike_every=cfg.spike_every,
+            spike_seconds=cfg.spike_seconds,
+            spike_multiplier=cfg.spike_multiplier,
+            authors=cfg.authors,
+        )
+        self.sim = Simulator(campaign, params, key, clock)
+        self.log.info(
+            "demo: campaign %r, seed %d (rerun with seed=%d for the same events), %.1f events/s, "
+            "first attack story after %.0fs",
+            campaign.name,
+            seed,
+            seed,
+            cfg.rate,
+            cfg.first_spike_after,
+        )
+
+    def stream(self) -> Iterator[Event]:
+        cfg, sim, ctx = self.config, self.sim, self.ctx
+        if ctx.once:
+            # One burst: a second's worth of events at once, then stop.
+            for _ in range(max(1, round(cfg.rate))):
+                yield sim.step()[1]
+            return
+        wall0 = time.monotonic()
+        while not ctx.stopping():
+            t, event = sim.step()
+            if cfg.realtime:
+                delay = wall0 + t - time.monotonic()
+                if delay > 0 and ctx.wait(delay):
+                    return
+            yield event

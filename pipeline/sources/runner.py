@@ -1,0 +1,259 @@
+"""Runs one connector: produce, flush, checkpoint, retry, stop cleanly on SIGTERM/SIGINT.
+
+The loop applies the failure policy written in ``base.py``. Exit codes: 0 for a clean stop
+(signal, ``--limit``, ``--once``, end of stream), 1 for a fatal error. A stop flushes the emitter
+and saves the checkpoint; a failed flush leaves the previous checkpoint in place, so a restart
+re-reads rather than loses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka.errors import KafkaError
+
+from pipeline.events import DeadLetter
+from pipeline.settings import Settings
+from pipeline.sources.base import PollingConfig, PollingSource, Source, SourceContext
+from pipeline.sources.checkpoint import CheckpointStore
+from pipeline.sources.emitter import (
+    Emitter,
+    JsonLinesEmitter,
+    KafkaEmitter,
+    OutputClosed,
+    Record,
+)
+from pipeline.sources.retry import FatalError, RetriableError
+from pipeline.topics import ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOptions:
+    once: bool = False
+    dry_run: bool = False
+    limit: int | None = None
+    progress_interval: float = 10.0
+
+
+@dataclass
+class RunStats:
+    started: float = field(default_factory=time.monotonic)
+    by_topic: Counter[str] = field(default_factory=Counter)
+    dead_lettered: int = 0
+    retries: int = 0
+    stop_reason: str = "end of stream"
+
+    @property
+    def emitted(self) -> int:
+        """Events emitted, dead letters not included."""
+        return sum(self.by_topic.values())
+
+    def count(self, record: Record) -> None:
+        if isinstance(record, DeadLetter):
+            self.dead_lettered += 1
+        else:
+            self.by_topic[record.topic] += 1
+
+    def line(self) -> str:
+        secs = max(time.monotonic() - self.started, 1e-9)
+        counts = sorted(self.by_topic.items())
+        topics = ", ".join(f"{t.removeprefix('buzz.')} {n}" for t, n in counts)
+        return (
+            f"{self.emitted} events emitted ({topics or 'none'}), "
+            f"{self.dead_lettered} dead-lettered, {self.retries} retries, "
+            f"{secs:.1f}s, {self.emitted / secs:.1f}/s"
+        )
+
+
+class _LimitReached(Exception):
+    pass
+
+
+class Runner:
+    """One run of one source. Build with an emitter for tests; otherwise Kafka or dry run."""
+
+    def __init__(
+        self,
+        source_cls: type[Source[Any]],
+        config: Any,
+        settings: Settings,
+        options: RunOptions | None = None,
+        *,
+        emitter: Emitter | None = None,
+        checkpoints: CheckpointStore | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.source_cls = source_cls
+        self.config = config
+        self.settings = settings
+        self.options = options or RunOptions()
+        self.emitter = emitter
+        self.store = checkpoints or CheckpointStore.for_source(source_cls.name, settings.data_dir)
+        self.stop = stop or threading.Event()
+        self.stats = RunStats()
+        self._last_commit = self._last_progress = time.monotonic()
+
+    # -- public -----------------------------------------------------------------------------
+    def run(self) -> int:
+        name = self.source_cls.name
+        ctx = SourceContext(
+            settings=self.settings,
+            checkpoint=self.store.load(),
+            once=self.options.once,
+            dry_run=self.options.dry_run,
+            stop=self.stop,
+        )
+        try:
+            emitter = self.emitter or self._open_emitter()
+        except FatalError as exc:
+            log.error("%s: %s", name, exc)
+            return 1
+        self.emitter = emitter
+        source = self.source_cls(self.config, ctx)
+        code = 0
+        try:
+            source.setup()
+            self._loop(source, emitter)
+        except _LimitReached:
+            self.stats.stop_reason = f"limit of {self.options.limit} reached"
+        except OutputClosed:
+            self.stats.stop_reason = "output closed"
+        except FatalError as exc:
+            log.error("%s: fatal: %s", name, exc)
+            self.stats.stop_reason, code = "fatal error", 1
+        except Exception:  # an unexpected exception is a bug: fatal, with the traceback
+            log.exception("%s: crashed", name)
+            self.stats.stop_reason, code = "crash", 1
+        finally:
+            with contextlib.suppress(Exception):
+                source.teardown()
+            try:
+                self._commit(emitter, ctx)
+            except FatalError as exc:
+                log.error("%s: %s; checkpoint not saved", name, exc)
+                code = 1
+            with contextlib.suppress(Exception):
+                emitter.close()
+            log.info("%s stopped (%s). %s", name, self.stats.stop_reason, self.stats.line())
+        return code
+
+    # -- internals ---------------------------------------------------------------------------
+    def _open_emitter(self) -> Emitter:
+        if self.options.dry_run:
+            return JsonLinesEmitter()
+        bootstrap = self.settings.bootstrap_servers
+        try:
+            # Create every topic up front with explicit partitions (the broker would otherwise
+            # create them on first use with its own count; see DESIGN.md).
+            ensure_topics(bootstrap, self.settings.topic_partitions)
+            return KafkaEmitter(bootstrap, client_id=f"buzz-source-{self.source_cls.name}")
+        except KafkaError as exc:
+            raise FatalError(
+                f"cannot reach Kafka at {bootstrap} (BUZZ_KAFKA_URL): {exc!r}"
+            ) from None
+
+    def _loop(self, source: Source[Any], emitter: Emitter) -> None:
+        ctx = source.ctx
+        attempt = 0
+        while not ctx.stopping():
+            records: Iterable[Record] = (
+                source.poll() if isinstance(source, PollingSource) else source.stream()  # type: ignore[attr-defined]
+            )
+            try:
+                self._emit_all(source, records, emitter)
+                attempt = 0
+            except RetriableError as exc:
+                # Keep what the failed attempt yielded, then back off and call again.
+                attempt += 1
+                self.stats.retries += 1
+                self._commit(emitter, ctx)
+                if attempt >= source.backoff.max_attempts:
+                    raise FatalError(f"gave up after {attempt} attempts in a row: {exc}") from exc
+                wait = source.backoff.delay(attempt, exc.retry_after)
+                log.warning(
+                    "%s: %s; retrying in %.1fs (attempt %d)", source.name, exc, wait, attempt
+                )
+                if ctx.wait(wait):
+                    break
+                continue
+            if ctx.stopping():
+                break
+            if isinstance(source, PollingSource):
+                self._commit(emitter, ctx)
+                if ctx.once:
+                    self.stats.stop_reason = "--once"
+                    return
+                poll_cfg = self.config
+                interval = poll_cfg.poll_interval if isinstance(poll_cfg, PollingConfig) else 60.0
+                if ctx.wait(interval):
+                    break
+            else:
+                self.stats.stop_reason = "--once" if ctx.once else "end of stream"
+                return
+        self.stats.stop_reason = "stop requested"
+
+    def _emit_all(self, source: Source[Any], records: Iterable[Record], emitter: Emitter) -> None:
+        limit = self.options.limit
+        interval = getattr(self.config, "checkpoint_interval", 5.0)
+        it = iter(records)
+        try:
+            if limit is not None and self.stats.emitted + self.stats.dead_lettered >= limit:
+                raise _LimitReached
+            for record in it:
+                emitter.send(record)
+                self.stats.count(record)
+                if limit is not None and self.stats.emitted + self.stats.dead_lettered >= limit:
+                    raise _LimitReached
+                if source.ctx.stopping():
+                    return
+                now = time.monotonic()
+                if now - self._last_commit >= interval:
+                    self._commit(emitter, source.ctx)
+                if now - self._last_progress >= self.options.progress_interval:
+                    self._last_progress = now
+                    log.info("%s: %s", source.name, self.stats.line())
+        finally:
+            # Run the generator's own cleanup (close sockets, files) when we stop early.
+            close: Callable[[], None] | None = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    def _commit(self, emitter: Emitter, ctx: SourceContext) -> None:
+        """Flush, then save the checkpoint: never the other way round (at-least-once)."""
+        emitter.flush()
+        self.store.save(ctx.checkpoint)
+        self._last_commit = time.monotonic()
+
+
+def install_stop_signals(stop: threading.Event) -> Callable[[], None]:
+    """SIGTERM/SIGINT set ``stop`` (the loop then flushes and exits 0); returns an undo function.
+
+    A second signal raises KeyboardInterrupt for whoever insists. Signals can only be handled in
+    the main thread; elsewhere (tests, embedding) the caller sets ``stop`` itself.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        log.info("%s received: flushing and stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+    return restore

@@ -1,0 +1,371 @@
+"""The connector kit: checkpoints, retry/backoff, the runner's failure policy, config, registry."""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import orjson
+import pytest
+from pydantic import Field, SecretStr
+from typer.testing import CliRunner
+
+from pipeline.events import DeadLetter, Mention, decode
+from pipeline.settings import ConfigError, get_settings, load_settings
+from pipeline.sources import (
+    Backoff,
+    CheckpointStore,
+    FatalError,
+    MemoryEmitter,
+    PollingConfig,
+    PollingSource,
+    RetriableError,
+    Runner,
+    RunOptions,
+    SourceConfig,
+    StreamingSource,
+    call_with_retry,
+    error_for_status,
+    retry_after_seconds,
+)
+from pipeline.sources.emitter import DeliveryError, Record
+from pipeline.sources.registry import run_main
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for k in [k for k in os.environ if k.startswith("BUZZ_")]:
+        monkeypatch.delenv(k)
+    monkeypatch.setenv("BUZZ_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+# -- checkpoints ----------------------------------------------------------------------------------
+def test_checkpoint_round_trip(tmp_path: Path) -> None:
+    store = CheckpointStore.for_source("rss", tmp_path)
+    assert store.load() == {}
+    store.save({"etag": 'W/"abc"', "since_id": 1790000000000, "pages": ["a", "b"]})
+    assert store.path == tmp_path / "checkpoints" / "rss.json"
+    assert CheckpointStore.for_source("rss", tmp_path).load() == {
+        "etag": 'W/"abc"',
+        "since_id": 1790000000000,
+        "pages": ["a", "b"],
+    }
+
+
+def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = CheckpointStore(tmp_path / "cp" / "x.json")
+    store.save({"cursor": 1})
+
+    def crash(*_a: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        store.save({"cursor": 2})
+    # The old checkpoint is intact and no half-written temp file is left behind.
+    assert store.load() == {"cursor": 1}
+    assert [p.name for p in store.path.parent.iterdir()] == ["x.json"]
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoints" / "x.json"
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match=r"x\.json"):
+        CheckpointStore(path).load()
+
+
+# -- retry and backoff ---------------------------------------------------------------------------
+def test_retry_after_forms() -> None:
+    now = NOW.timestamp()
+    assert retry_after_seconds({"Retry-After": "30"}, now) == 30.0
+    http_date = email.utils.format_datetime(datetime.fromtimestamp(now + 90, UTC), usegmt=True)
+    assert retry_after_seconds({"retry-after": http_date}, now) == pytest.approx(90, abs=1)
+    assert retry_after_seconds({"x-rate-limit-reset": str(int(now) + 300)}, now) == 300.0
+    assert retry_after_seconds({"x-rate-limit-reset": str(int(now) - 5)}, now) == 0.0
+    assert retry_after_seconds({"Content-Type": "text/html"}, now) is None
+
+
+def test_http_status_classes() -> None:
+    now = NOW.timestamp()
+    assert error_for_status(200, {}, "GET /x") is None
+    err = error_for_status(429, {"x-rate-limit-reset": str(int(now) + 60)}, "GET /x", now)
+    assert isinstance(err, RetriableError) and err.retry_after == 60.0
+    assert isinstance(error_for_status(503, {}, "GET /x"), RetriableError)
+    assert isinstance(error_for_status(401, {}, "GET /x"), FatalError)
+    assert isinstance(error_for_status(404, {}, "GET /x"), FatalError)
+
+
+def test_call_with_retry_honours_retry_after_without_sleeping() -> None:
+    slept: list[float] = []
+    answers: list[Any] = [RetriableError("429", retry_after=30.0), RetriableError("503"), "ok"]
+
+    def call() -> str:
+        a = answers.pop(0)
+        if isinstance(a, Exception):
+            raise a
+        return str(a)
+
+    backoff = Backoff(initial=2.0, jitter=0.0)
+    assert call_with_retry(call, backoff=backoff, sleep=slept.append) == "ok"
+    assert slept == [30.0, 4.0]  # the server's hint, then exponential backoff (2 * 2**1)
+
+
+def test_call_with_retry_gives_up_and_passes_other_errors() -> None:
+    slept: list[float] = []
+
+    def always_busy() -> None:
+        raise RetriableError("503")
+
+    with pytest.raises(FatalError, match="gave up after 3"):
+        call_with_retry(always_busy, backoff=Backoff(max_attempts=3), sleep=slept.append)
+    assert len(slept) == 2
+
+    def broken() -> None:
+        raise ValueError("bug")
+
+    with pytest.raises(ValueError):
+        call_with_retry(broken, sleep=slept.append)
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    b = Backoff(initial=1, multiplier=2, maximum=10, jitter=0)
+    assert [b.delay(n) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 8, 10]
+    assert b.delay(1, retry_after=5000) == b.max_hint
+
+
+# -- a fake connector to pin the runner's policy --------------------------------------------------
+def mention(n: int) -> Mention:
+    return Mention(
+        event_id=f"fake:{n}",
+        platform="fake",
+        occurred_at=NOW,
+        author={"id": "u1", "handle": "u1"},  # type: ignore[arg-type]
+        text=f"post {n} about Jordan Kim",
+    )
+
+
+class FakeConfig(PollingConfig):
+    token: SecretStr = SecretStr("t0ken-value")
+    batch: int = Field(3, ge=1)
+    poll_interval: float = 0.001
+
+
+class FakeSource(PollingSource[FakeConfig]):
+    """Reads ids ``since+1 .. since+batch``; ``script`` says what each poll does."""
+
+    name: ClassVar[str] = "fake"
+    description: ClassVar[str] = "test double"
+    Config: ClassVar[type[SourceConfig]] = FakeConfig
+    backoff: ClassVar[Backoff] = Backoff(initial=0.0, jitter=0.0, max_attempts=3)
+    script: ClassVar[list[str]] = []
+    polls: ClassVar[int] = 0
+
+    def poll(self) -> Iterator[Record]:
+        type(self).polls += 1
+        step = self.script.pop(0) if self.script else "ok"
+        since = int(self.checkpoint.get("since", 0))
+        for n in range(since + 1, since + 1 + self.config.batch):
+            if step == "bad-item" and n == since + 2:
+                yield self.build(Mention, b'{"id": 2, "text": null}', event_id="no colon")
+            else:
+                yield mention(n)
+            self.checkpoint["since"] = n  # advanced as the item is yielded
+            if step == "retry" and n == since + 1:
+                raise RetriableError("HTTP 503", retry_after=0.0)
+            if step == "fatal" and n == since + 1:
+                raise FatalError("HTTP 401 from /search")
+            if step == "bug":
+                raise KeyError("oops")
+
+
+def run_fake(
+    tmp_path: Path, script: list[str], emitter: MemoryEmitter | None = None, **opts: Any
+) -> tuple[int, MemoryEmitter, Runner]:
+    FakeSource.script = list(script)
+    FakeSource.polls = 0
+    emitter = emitter or MemoryEmitter()
+    settings = load_settings(data_dir=tmp_path)
+    runner = Runner(
+        FakeSource, FakeConfig.load("fake"), settings, RunOptions(**opts), emitter=emitter
+    )
+    return runner.run(), emitter, runner
+
+
+def ids(emitter: MemoryEmitter) -> list[str]:
+    return [r.event_id for r in emitter.records]  # type: ignore[attr-defined]
+
+
+def test_polling_checkpoint_resumes_after_restart(tmp_path: Path) -> None:
+    code, em, _ = run_fake(tmp_path, [], once=True)
+    assert code == 0 and ids(em) == ["fake:1", "fake:2", "fake:3"]
+    assert CheckpointStore.for_source("fake", tmp_path).load() == {"since": 3}
+    code, em, _ = run_fake(tmp_path, [], once=True)
+    assert ids(em) == ["fake:4", "fake:5", "fake:6"]  # neither lost nor repeated
+
+
+def test_retriable_error_backs_off_and_keeps_going(tmp_path: Path) -> None:
+    code, em, runner = run_fake(tmp_path, ["retry", "ok"], limit=4)
+    assert code == 0
+    assert ids(em) == ["fake:1", "fake:2", "fake:3", "fake:4"]
+    assert runner.stats.retries == 1
+
+
+def test_too_many_retries_become_fatal(tmp_path: Path) -> None:
+    code, _, runner = run_fake(tmp_path, ["retry"] * 5)
+    assert code == 1 and runner.stats.retries == 3
+    # What was emitted before giving up is flushed and checkpointed.
+    assert CheckpointStore.for_source("fake", tmp_path).load() == {"since": 3}
+
+
+def test_fatal_error_exits_1_after_saving_progress(tmp_path: Path) -> None:
+    code, em, _ = run_fake(tmp_path, ["fatal"])
+    assert code == 1 and ids(em) == ["fake:1"]
+    assert CheckpointStore.for_source("fake", tmp_path).load() == {"since": 1}
+
+
+def test_unexpected_exception_is_fatal(tmp_path: Path) -> None:
+    code, _, runner = run_fake(tmp_path, ["bug"])
+    assert code == 1 and runner.stats.stop_reason == "crash"
+
+
+def test_skippable_item_becomes_a_dead_letter(tmp_path: Path) -> None:
+    code, em, runner = run_fake(tmp_path, ["bad-item"], once=True)
+    assert code == 0
+    dead = [r for r in em.records if isinstance(r, DeadLetter)]
+    assert len(dead) == 1 and dead[0].source == "fake" and "event_id" in dead[0].reason
+    assert dead[0].payload == '{"id": 2, "text": null}'
+    assert runner.stats.dead_lettered == 1 and runner.stats.emitted == 2
+
+
+class FailingEmitter(MemoryEmitter):
+    def flush(self) -> None:
+        raise DeliveryError("broker rejected a record: KafkaTimeoutError()")
+
+
+def test_delivery_failure_does_not_move_the_checkpoint(tmp_path: Path) -> None:
+    CheckpointStore.for_source("fake", tmp_path).save({"since": 10})
+    code, _, _ = run_fake(tmp_path, [], emitter=FailingEmitter(), once=True)
+    assert code == 1
+    assert CheckpointStore.for_source("fake", tmp_path).load() == {"since": 10}
+
+
+class Endless(StreamingSource[Any]):
+    name: ClassVar[str] = "endless"
+    description: ClassVar[str] = "streams until stopped"
+
+    def stream(self) -> Iterator[Record]:
+        n = 0
+        while not self.ctx.stopping():
+            n += 1
+            self.checkpoint["n"] = n
+            yield mention(n)
+            if n == 25:
+                self.ctx.stop.set()  # what the SIGTERM handler does
+
+
+def test_stop_request_flushes_and_exits_0(tmp_path: Path) -> None:
+    em = MemoryEmitter()
+    settings = load_settings(data_dir=tmp_path)
+    runner = Runner(Endless, Endless.Config.load("endless"), settings, emitter=em)
+    assert runner.run() == 0
+    assert len(em.records) == 25 and em.flushes >= 1
+    assert runner.stats.stop_reason == "stop requested"
+    assert CheckpointStore.for_source("endless", tmp_path).load() == {"n": 25}
+
+
+# -- config ---------------------------------------------------------------------------------------
+def test_config_from_env_with_secret_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUZZ_SOURCE_FAKE_TOKEN", "s3cret-bearer")
+    monkeypatch.setenv("BUZZ_SOURCE_FAKE_BATCH", "7")
+    cfg = FakeConfig.load("fake")
+    assert cfg.batch == 7 and cfg.token.get_secret_value() == "s3cret-bearer"
+    assert "s3cret" not in repr(cfg) and "s3cret" not in str(cfg.model_dump())
+
+
+def test_bad_config_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUZZ_SOURCE_FAKE_BATCH", "0")
+    with pytest.raises(ConfigError, match="BUZZ_SOURCE_FAKE_BATCH"):
+        FakeConfig.load("fake")
+    with pytest.raises(ConfigError, match="--batch"):
+        FakeConfig.load("fake", batch=-1)
+
+
+# -- registry and CLI -----------------------------------------------------------------------------
+def test_source_list_shows_demo() -> None:
+    from pipeline.cli import app
+
+    result = CliRunner().invoke(app, ["source", "list"])
+    assert result.exit_code == 0, result.output
+    assert "demo" in result.stdout and "streaming" in result.stdout
+
+
+def test_unknown_source_lists_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_main("nope", dry_run=True) == 2
+    err = capsys.readouterr().err
+    assert "unknown source 'nope'" in err and "demo" in err
+
+
+def test_bad_option_is_one_clear_message(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_main("demo", rate=-1.0, dry_run=True) == 2
+    assert "--rate" in capsys.readouterr().err
+    assert run_main("demo", dry_run=True, colour="red") == 2
+    assert "no option --colour" in capsys.readouterr().err
+
+
+def test_dry_run_cli_prints_valid_json_lines() -> None:
+    from pipeline.cli import app
+
+    args = ["source", "run", "demo", "--dry-run", "--limit", "50", "--rate", "2000"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 50
+    for line in lines:
+        row = orjson.loads(line)
+        event = decode(row["topic"], orjson.dumps(row["value"]))
+        assert row["key"] == event.key().decode()
+
+
+def test_sigterm_stops_cleanly_with_a_summary(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUZZ_")}
+    env["BUZZ_DATA_DIR"] = str(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "source", "run", "demo", "--dry-run", "--rate", "50"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the source is up and emitting
+        assert orjson.loads(first)["topic"].startswith("buzz.")
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    text = err.decode()
+    assert "stop requested" in text and "events emitted" in text
+    for line in out.decode().splitlines():  # every line complete: nothing cut mid-write
+        orjson.loads(line)
+    assert (tmp_path / "checkpoints" / "demo.json").exists()
