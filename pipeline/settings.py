@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     warehouse_port: int = Field(8123, ge=1, le=65535)
     data_dir: Path = Field(Path(".buzz"), description="Embedded warehouse data, checkpoints, logs")
 
+    dashboard_host: str = Field(
+        "127.0.0.1", description="Dashboard bind address (0.0.0.0 in containers)"
+    )
     dashboard_port: int = Field(8501, ge=1, le=65535)
     dashboard_refresh_seconds: float = Field(5.0, gt=0)
 
