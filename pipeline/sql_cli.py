@@ -51,7 +51,7 @@ def main(
     from pipeline.settings import get_settings
     from pipeline.warehouse.client import get_client
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if fmt != "table" and fmt not in FORMATS:
         err.print(f"buzz sql: unknown --format {fmt!r}; use table, csv, json or parquet")
         return 2
