@@ -45,7 +45,11 @@ class Child:
         self.log_path = log
         self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            args, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+            args,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
             start_new_session=True,
         )
 
@@ -118,8 +122,8 @@ def warehouse_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def migrated_warehouse(warehouse_url: str) -> str:
     """The same warehouse with every migration applied."""
-    from pipeline.warehouse.migrate import apply_migrations
     from pipeline.warehouse.client import get_client
+    from pipeline.warehouse.migrate import apply_migrations
 
     apply_migrations(get_client(url=warehouse_url))
     return warehouse_url
@@ -134,7 +138,19 @@ def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    stack_fixtures = {"warehouse_url", "migrated_warehouse", "broker_url", "stack"}
+    stack_fixtures = {"warehouse_url", "migrated_warehouse", "own_warehouse", "broker_url", "stack"}
     for item in items:
         if stack_fixtures & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.stack)
+
+
+@pytest.fixture(scope="module")
+def own_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated warehouse of this test module's own, for tests that empty or fill tables."""
+    from pipeline.warehouse.client import get_client
+    from pipeline.warehouse.migrate import apply_migrations
+
+    child, url = start_warehouse(tmp_path_factory.mktemp("own-wh"))
+    apply_migrations(get_client(url=url))
+    yield url
+    child.stop()

@@ -1,0 +1,94 @@
+"""What every page shares: settings, the campaign, the viewer's time zone, plain-language errors.
+
+Settings are read fresh on every run (not through the cached ``get_settings()``), so a dashboard
+started with a changed environment, or a test that points it at another warehouse, sees it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.queries import SubjectTerms, WarehouseUnavailable
+from pipeline.campaign import Campaign, load_campaign
+from pipeline.settings import ConfigError, Settings, load_settings
+
+# Metric cards: bordered, and as tall as the tallest in their row, so a card with a delta line
+# does not stick out below the others.
+CARD: dict[str, Any] = {"border": True, "height": "stretch"}
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:  # a SystemExit: Streamlit would show nothing useful
+        st.error(f"The dashboard's configuration is wrong: {exc.message}")
+        st.info("Fix that environment variable (or `.env`) and reload this page.")
+        st.stop()
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _campaign(path: str | None) -> Campaign:
+    from pathlib import Path
+
+    return load_campaign(Path(path) if path else None)
+
+
+def campaign(conf: Settings) -> Campaign:
+    try:
+        return _campaign(str(conf.campaign_file) if conf.campaign_file else None)
+    except ConfigError as exc:
+        st.error(f"The campaign file cannot be used: {exc.message}")
+        st.stop()
+
+
+def subject_terms(camp: Campaign) -> tuple[SubjectTerms, ...]:
+    return tuple(SubjectTerms(name=s.name, terms=tuple(s.terms)) for s in camp.subjects)
+
+
+def viewer_timezone() -> tzinfo:
+    """The browser's time zone (staff think in local time), UTC when it is not known."""
+    name = st.context.timezone
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return UTC
+
+
+def timezone_label(tz: tzinfo) -> str:
+    return "UTC" if tz is UTC else str(tz)
+
+
+def local(series: pd.Series, tz: tzinfo) -> pd.Series:
+    """UTC timestamps shown in the viewer's zone, without the zone suffix cluttering tables."""
+    return series.dt.tz_convert(tz).dt.tz_localize(None)
+
+
+def ago(moment: datetime | pd.Timestamp | None, now: datetime | None = None) -> str:
+    """'just now', '42 s ago', '3 min ago', '2 h ago', '4 days ago' or 'never'."""
+    if moment is None or pd.isna(moment):
+        return "never"
+    now = now or datetime.now(UTC)
+    seconds = max(0, int((now - pd.Timestamp(moment).to_pydatetime()).total_seconds()))
+    if seconds < 5:
+        return "just now"
+    if seconds < 90:
+        return f"{seconds} s ago"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min ago"
+    if seconds < 36 * 3600:
+        return f"{round(seconds / 3600)} h ago"
+    return f"{round(seconds / 86400)} days ago"
+
+
+def show_unavailable(exc: WarehouseUnavailable) -> NoReturn:
+    """Say what is wrong and what to do, then end this run (a fragment retries on its own)."""
+    st.error(exc.message, icon=":material/cloud_off:")
+    st.info(exc.hint)
+    st.stop()
