@@ -26,8 +26,8 @@ browser:
 	@bash scripts/install-browser.sh
 
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check pipeline dashboard tests bench
+	$(BIN)/ruff format --check pipeline dashboard tests bench
 
 test: install browser lint
 	$(BIN)/pytest

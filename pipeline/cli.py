@@ -15,6 +15,8 @@ app = typer.Typer(
 )
 source_app = typer.Typer(help="Source connectors.", no_args_is_help=True)
 app.add_typer(source_app, name="source")
+score_app = typer.Typer(help="Run a scorer on your own data.", no_args_is_help=True)
+app.add_typer(score_app, name="score")
 
 
 @app.command()
@@ -186,6 +188,20 @@ def source_new(
     from pipeline.sources.scaffold import new_main
 
     raise typer.Exit(new_main(name))
+
+
+@score_app.command("comments")
+def score_comments(
+    input_path: Annotated[Path, typer.Option("--input", help="CSV file with a header row")],
+    text_column: Annotated[str, typer.Option(help="Column holding the comment text")],
+    output: Annotated[
+        Path | None, typer.Option(help="Write the scored CSV here (default: stdout)")
+    ] = None,
+) -> None:
+    """Add a substance column (0-1, docs/scoring.md section 10) to every row of a CSV."""
+    from pipeline.score_cli import main as score_main
+
+    raise typer.Exit(score_main(input_path, text_column, output))
 
 
 def main() -> None:

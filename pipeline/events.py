@@ -36,7 +36,7 @@ class _Event(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
     topic: ClassVar[str]
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     event_id: EventId
     platform: str = Field(min_length=1, max_length=64)
     occurred_at: UtcTime
@@ -146,7 +146,7 @@ class DeadLetter(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     topic: ClassVar[str] = "buzz.dead_letters"
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     event_id: str
     source_topic: str = ""
     partition: int = -1

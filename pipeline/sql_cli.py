@@ -8,7 +8,9 @@ with the ClickHouse message and exit 1.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -28,7 +30,7 @@ def clickhouse_message(exc: Exception) -> str:
     return line.split(" (version ")[0].strip()
 
 
-def render_table(column_names: list[str], rows: list[tuple[object, ...]], out: Console) -> None:
+def render_table(column_names: list[str], rows: Sequence[Sequence[Any]], out: Console) -> None:
     table = Table(show_lines=False, header_style="bold")
     for name in column_names:
         table.add_column(name, overflow="fold")

@@ -13,17 +13,16 @@ same partition count Faust uses.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from typing import Any
 
 import faust
-from faust.types import EventT
 
+from pipeline.agents.plumbing import batches, raw_message, send_dead_letters, write
 from pipeline.events import DeadLetter
 from pipeline.processors.mentions import MENTION_COLUMNS, process_mentions
-from pipeline.processors.raw import RawMessage, batch_token
+from pipeline.processors.raw import batch_token
 from pipeline.settings import Settings, get_settings
 from pipeline.sink import WarehouseSink
 from pipeline.topics import DEAD_LETTERS, MENTIONS, ensure_topics
@@ -33,12 +32,6 @@ log = logging.getLogger("pipeline.worker")
 DEAD_LETTER_COLUMNS = (
     "event_id", "source_topic", "partition", "offset", "source", "reason", "payload", "received_at",
 )  # fmt: skip
-
-
-def _raw(event: EventT) -> RawMessage:
-    msg = event.message
-    value = event.value if isinstance(event.value, bytes | type(None)) else bytes(event.value)
-    return RawMessage(msg.topic, msg.partition, msg.offset, value, msg.timestamp)
 
 
 def dead_letter_row(d: DeadLetter) -> list[Any]:
@@ -59,6 +52,7 @@ def create_app(settings: Settings) -> faust.App:
         "buzz-worker",
         broker=f"kafka://{settings.bootstrap_servers}",
         store="memory://",
+        datadir=str(settings.data_dir / "worker"),
         topic_partitions=settings.topic_partitions,
         topic_allow_declare=False,  # topics are created up front (pipeline.topics)
         value_serializer="raw",
@@ -89,30 +83,23 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(mentions_topic, name="sink_mentions")
     async def sink_mentions(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(batch, within=within):
-            raw = [_raw(e) for e in events]
+        async for events in batches(stream, batch, within):
+            raw = [raw_message(e) for e in events]
             result = process_mentions(raw)
-            # Dead letters are delivered (awaited) before the batch may be acked.
-            futures = [
-                await dead_letters_topic.send(key=d.key(), value=d.to_json())
-                for d in result.dead_letters
-            ]
-            for fut in futures:
-                await fut
-            ok = await asyncio.to_thread(
-                mention_sink.insert, "buzz.mentions", result.rows, MENTION_COLUMNS,
+            # Dead letters are delivered before the batch may be acked; acked only once written.
+            await send_dead_letters(dead_letters_topic, result.dead_letters)
+            await write(
+                mention_sink, "buzz.mentions", result.rows, MENTION_COLUMNS,
                 batch_token("mentions", raw),
             )  # fmt: skip
-            if not ok:  # stopping: leave the batch unacked so it is redelivered
-                raise asyncio.CancelledError
             stats["mentions"] += len(result.rows)
             stats["dead_letters"] += len(result.dead_letters)
             stats["batches"] += 1
 
     @app.agent(dead_letters_topic, name="sink_dead_letters")
     async def sink_dead_letters(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(batch, within=within):
-            raw = [_raw(e) for e in events]
+        async for events in batches(stream, batch, within):
+            raw = [raw_message(e) for e in events]
             rows = []
             for m in raw:
                 try:
@@ -124,12 +111,10 @@ def create_app(settings: Settings) -> faust.App:
                         source_topic=m.topic, partition=m.partition, offset=m.offset,
                     )  # fmt: skip
                 rows.append(dead_letter_row(d))
-            ok = await asyncio.to_thread(
-                dead_letter_sink.insert, "buzz.dead_letters", rows, DEAD_LETTER_COLUMNS,
+            await write(
+                dead_letter_sink, "buzz.dead_letters", rows, DEAD_LETTER_COLUMNS,
                 batch_token("dead_letters", raw),
             )  # fmt: skip
-            if not ok:
-                raise asyncio.CancelledError
 
     from pipeline.agents import register_all
 
@@ -146,7 +131,7 @@ def create_app(settings: Settings) -> faust.App:
         )
 
     @app.on_before_shutdown.connect
-    async def _stop_sinks(app: faust.App, **kwargs: Any) -> None:
+    async def _stop_sinks(app: faust.App, /, *args: Any, **kwargs: Any) -> None:
         mention_sink.stop()
         dead_letter_sink.stop()
 

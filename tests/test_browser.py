@@ -38,9 +38,7 @@ def _health(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def dashboard_url(
-    own_warehouse: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def dashboard_url(own_warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`buzz dashboard` on a free port, reading the seeded test warehouse."""
     seed_warehouse(get_client(url=own_warehouse), datetime.now(UTC))
     port = free_port()

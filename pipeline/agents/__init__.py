@@ -21,3 +21,13 @@ REGISTRARS: list[Registrar] = []
 def register_all(app: faust.App, settings: Settings, new_sink: Callable[[], WarehouseSink]) -> None:
     for registrar in REGISTRARS:
         registrar(app, settings, new_sink)
+
+
+def _builtin_registrars() -> list[Registrar]:
+    # Imported here, not at the top: the score agents import this package's submodules.
+    from pipeline.agents.scores import register as register_scores
+
+    return [register_scores]
+
+
+REGISTRARS.extend(_builtin_registrars())

@@ -167,14 +167,15 @@ def unanswered_question_alert(q: Question, subject: str, thread_id: str, now: da
 
 
 def signup_surge_alert(
-    channel: str, hour: datetime, signups: int, expected: float, z: float
+    channel: str, at: datetime, signups: int, expected: float, z: float
 ) -> Alert:
+    """A surge of signups on a channel in the minute ``at``; one alert per channel per hour."""
     return Alert(
         kind="signup_surge",
         subject=channel,
-        key=time_bucket(hour, 60),
+        key=time_bucket(at, 60),
         severity="info",
-        title=f"Signup surge on {channel}: {signups} this hour vs {expected:.1f} usual",
-        at=hour,
+        title=f"Signup surge on {channel}: {signups} in a minute vs {expected:.1f} usual",
+        at=at,
         explanation={"channel": channel, "signups": signups, "expected": expected, "z": z},
     )

@@ -169,6 +169,49 @@ def detect_spike(
     )
 
 
+@dataclass(frozen=True)
+class Assessment:
+    """One minute judged against the baseline as it was before that minute was learned."""
+
+    row: MinuteBuzz
+    expected: Expectation | None
+    z: float | None
+    spike: Spike | None
+
+
+def assess_rows(
+    rows: Iterable[MinuteBuzz],
+    state: BaselineState,
+    campaign: Campaign,
+    *,
+    min_mentions: int = 5,
+) -> list[Assessment]:
+    """Score each row against the baseline *before* learning it, then learn it.
+
+    Rows must come in time order per subject; a row for a minute already learned is skipped
+    (not returned), so replaying a batch neither re-alerts nor re-learns.
+    """
+    kinds = {s.id: s.kind for s in campaign.subjects}
+    out = []
+    for row in sorted(rows, key=lambda r: (r.minute, r.subject_id)):
+        sb = state.subjects.get(row.subject_id)
+        if sb is not None and sb.last_minute is not None and row.minute <= sb.last_minute:
+            continue
+        # Quiet minutes in between count as zeros; learn them before judging this one.
+        state.fill_gap(row.subject_id, row.minute)
+        expected = state.expected(row.subject_id, row.minute)
+        spike = detect_spike(
+            row,
+            expected,
+            subject_kind=kinds.get(row.subject_id, "issue"),
+            thresholds=campaign.thresholds,
+            min_mentions=min_mentions,
+        )
+        out.append(Assessment(row, expected, anomaly_score(row.mentions, expected), spike))
+        state.update(row.subject_id, row.minute, float(row.mentions))
+    return out
+
+
 def assess_minutes(
     rows: Iterable[MinuteBuzz],
     state: BaselineState,
@@ -176,27 +219,6 @@ def assess_minutes(
     *,
     min_mentions: int = 5,
 ) -> list[Spike]:
-    """Score each row against the baseline *before* learning it, then learn it.
-
-    Rows must come in time order per subject; a row for a minute already learned is skipped,
-    so replaying a batch neither re-alerts nor re-learns.
-    """
-    kinds = {s.id: s.kind for s in campaign.subjects}
-    spikes = []
-    for row in sorted(rows, key=lambda r: (r.minute, r.subject_id)):
-        sb = state.subjects.get(row.subject_id)
-        if sb is not None and sb.last_minute is not None and row.minute <= sb.last_minute:
-            continue
-        # Quiet minutes in between count as zeros; learn them before judging this one.
-        state.fill_gap(row.subject_id, row.minute)
-        spike = detect_spike(
-            row,
-            state.expected(row.subject_id, row.minute),
-            subject_kind=kinds.get(row.subject_id, "issue"),
-            thresholds=campaign.thresholds,
-            min_mentions=min_mentions,
-        )
-        if spike is not None:
-            spikes.append(spike)
-        state.update(row.subject_id, row.minute, float(row.mentions))
-    return spikes
+    """The spikes among :func:`assess_rows` (same learning, same replay rule)."""
+    assessed = assess_rows(rows, state, campaign, min_mentions=min_mentions)
+    return [a.spike for a in assessed if a.spike is not None]
