@@ -222,3 +222,33 @@ def decode(topic: str, raw: bytes | None) -> _Event:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidEvent(describe_validation_error(exc)) from None
+
+
+class SourceStatus(BaseModel):
+    """A source connector's heartbeat (topic and table ``buzz.source_status``).
+
+    Sent by the connector runner when it starts, after each successful flush (at most every
+    few seconds), on errors and when it stops, so the dashboard can show each source's last
+    success and last error.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    topic: ClassVar[str] = "buzz.source_status"
+
+    schema_version: Literal[1] = 1
+    source: str
+    instance: str
+    status: Literal["running", "stopped", "error"]
+    started_at: UtcTime
+    updated_at: UtcTime = Field(default_factory=utcnow)
+    events_total: int = Field(0, ge=0)
+    dead_letters_total: int = Field(0, ge=0)
+    last_success_at: UtcTime | None = None
+    last_error_at: UtcTime | None = None
+    last_error: str = ""
+
+    def key(self) -> bytes:
+        return self.source.encode()
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))

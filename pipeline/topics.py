@@ -18,8 +18,9 @@ THREADS = "buzz.threads"
 SIGNUPS = "buzz.signups"
 DEAD_LETTERS = "buzz.dead_letters"
 ALERTS = "buzz.alerts"
+SOURCE_STATUS = "buzz.source_status"
 
-ALL_TOPICS = (MENTIONS, THREADS, SIGNUPS, DEAD_LETTERS, ALERTS)
+ALL_TOPICS = (MENTIONS, THREADS, SIGNUPS, DEAD_LETTERS, ALERTS, SOURCE_STATUS)
 
 log = logging.getLogger(__name__)
 

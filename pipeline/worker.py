@@ -18,14 +18,15 @@ import sys
 from typing import Any
 
 import faust
+from pydantic import ValidationError
 
 from pipeline.agents.plumbing import batches, raw_message, send_dead_letters, write
-from pipeline.events import DeadLetter
+from pipeline.events import DeadLetter, SourceStatus, describe_validation_error
 from pipeline.processors.mentions import MENTION_COLUMNS, process_mentions
-from pipeline.processors.raw import batch_token
+from pipeline.processors.raw import RawMessage, batch_token
 from pipeline.settings import Settings, get_settings
 from pipeline.sink import WarehouseSink
-from pipeline.topics import DEAD_LETTERS, MENTIONS, ensure_topics
+from pipeline.topics import DEAD_LETTERS, MENTIONS, SOURCE_STATUS, ensure_topics
 
 log = logging.getLogger("pipeline.worker")
 
@@ -45,6 +46,39 @@ def dead_letter_row(d: DeadLetter) -> list[Any]:
         d.payload,
         d.received_at,
     ]
+
+
+SOURCE_STATUS_COLUMNS = (
+    "source", "instance", "status", "started_at", "updated_at", "events_total",
+    "dead_letters_total", "last_success_at", "last_error_at", "last_error",
+)  # fmt: skip
+
+
+def source_status_rows(raw: list[RawMessage]) -> tuple[list[list[Any]], list[DeadLetter]]:
+    """Heartbeats to rows; an unreadable heartbeat is dead-lettered like any bad input."""
+    rows: list[list[Any]] = []
+    bad: list[DeadLetter] = []
+    for m in raw:
+        try:
+            st = SourceStatus.model_validate_json(m.value or b"")
+        except ValueError as exc:
+            reason = (
+                describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+            )
+            bad.append(
+                DeadLetter.for_payload(
+                    m.value or b"",
+                    f"bad source status: {reason}",
+                    source_topic=m.topic,
+                    partition=m.partition,
+                    offset=m.offset,
+                )
+            )
+            continue
+        rows.append([st.source, st.instance, st.status, st.started_at, st.updated_at,
+                     st.events_total, st.dead_letters_total, st.last_success_at,
+                     st.last_error_at, st.last_error])  # fmt: skip
+    return rows, bad
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -116,6 +150,20 @@ def create_app(settings: Settings) -> faust.App:
                 batch_token("dead_letters", raw),
             )  # fmt: skip
 
+    status_sink = WarehouseSink(make_client)
+    status_topic = app.topic(SOURCE_STATUS, value_serializer="raw", key_serializer="raw")
+
+    @app.agent(status_topic, name="sink_source_status")
+    async def sink_source_status(stream: faust.StreamT) -> None:
+        async for events in batches(stream, batch, within):
+            raw = [raw_message(e) for e in events]
+            rows, bad = source_status_rows(raw)
+            await send_dead_letters(dead_letters_topic, bad)
+            await write(
+                status_sink, "buzz.source_status", rows, SOURCE_STATUS_COLUMNS,
+                batch_token("source_status", raw),
+            )  # fmt: skip
+
     from pipeline.agents import register_all
 
     register_all(app, settings, lambda: WarehouseSink(make_client))
@@ -132,8 +180,8 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.on_before_shutdown.connect
     async def _stop_sinks(app: faust.App, /, *args: Any, **kwargs: Any) -> None:
-        mention_sink.stop()
-        dead_letter_sink.stop()
+        for sink in (mention_sink, dead_letter_sink, status_sink):
+            sink.stop()
 
     return app
 

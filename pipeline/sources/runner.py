@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
+import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from kafka.errors import KafkaError
 
-from pipeline.events import DeadLetter
+from pipeline.events import DeadLetter, SourceStatus, utcnow
 from pipeline.settings import Settings
 from pipeline.sources.base import PollingConfig, PollingSource, Source, SourceContext
 from pipeline.sources.checkpoint import CheckpointStore
@@ -79,6 +82,57 @@ class _LimitReached(Exception):
     pass
 
 
+class Heartbeat:
+    """The source's status on ``buzz.source_status``: at start, after flushes, on errors, at stop.
+
+    Only sent to Kafka (never in a dry run or to a test emitter), at most every ``every``
+    seconds while running. A heartbeat that cannot be sent is logged and dropped: status must
+    never stop a source.
+    """
+
+    def __init__(self, source: str, emitter: Emitter, stats: RunStats, every: float = 5.0):
+        self.enabled = isinstance(emitter, KafkaEmitter)
+        self.emitter, self.stats, self.every = emitter, stats, every
+        self.source = source
+        self.instance = f"{socket.gethostname()}:{os.getpid()}"
+        self.started_at = utcnow()
+        self.last_success_at: datetime | None = None
+        self.last_error_at: datetime | None = None
+        self.last_error = ""
+        self._sent = 0.0
+
+    def success(self) -> None:
+        self.last_success_at = utcnow()
+        if time.monotonic() - self._sent >= self.every:
+            self.send("running")
+
+    def error(self, message: str) -> None:
+        self.last_error_at = utcnow()
+        self.last_error = message.splitlines()[0][:500] if message else "error"
+        self.send("running")
+
+    def send(self, status: Literal["running", "stopped", "error"]) -> None:
+        if not self.enabled:
+            return
+        self._sent = time.monotonic()
+        status_event = SourceStatus(
+            source=self.source,
+            instance=self.instance,
+            status=status,
+            started_at=self.started_at,
+            events_total=self.stats.emitted,
+            dead_letters_total=self.stats.dead_lettered,
+            last_success_at=self.last_success_at,
+            last_error_at=self.last_error_at,
+            last_error=self.last_error,
+        )
+        try:
+            self.emitter.send(status_event)
+            self.emitter.flush()
+        except Exception as exc:  # see the policy above
+            log.warning("%s: could not send its status: %s", self.source, exc)
+
+
 class Runner:
     """One run of one source. Build with an emitter for tests; otherwise Kafka or dry run."""
 
@@ -119,6 +173,8 @@ class Runner:
             log.error("%s: %s", name, exc)
             return 1
         self.emitter = emitter
+        self.heartbeat = Heartbeat(name, emitter, self.stats)
+        self.heartbeat.send("running")
         source = self.source_cls(self.config, ctx)
         code = 0
         try:
@@ -131,9 +187,11 @@ class Runner:
         except FatalError as exc:
             log.error("%s: fatal: %s", name, exc)
             self.stats.stop_reason, code = "fatal error", 1
-        except Exception:  # an unexpected exception is a bug: fatal, with the traceback
+            self.heartbeat.error(str(exc))
+        except Exception as exc:  # an unexpected exception is a bug: fatal, with the traceback
             log.exception("%s: crashed", name)
             self.stats.stop_reason, code = "crash", 1
+            self.heartbeat.error(f"crashed: {exc!r}")
         finally:
             with contextlib.suppress(Exception):
                 source.teardown()
@@ -142,6 +200,7 @@ class Runner:
             except FatalError as exc:
                 log.error("%s: %s; checkpoint not saved", name, exc)
                 code = 1
+            self.heartbeat.send("error" if code else "stopped")
             with contextlib.suppress(Exception):
                 emitter.close()
             log.info("%s stopped (%s). %s", name, self.stats.stop_reason, self.stats.line())
@@ -176,6 +235,7 @@ class Runner:
                 # Keep what the failed attempt yielded, then back off and call again.
                 attempt += 1
                 self.stats.retries += 1
+                self.heartbeat.error(str(exc))
                 self._commit(emitter, ctx)
                 if attempt >= source.backoff.max_attempts:
                     raise FatalError(f"gave up after {attempt} attempts in a row: {exc}") from exc
@@ -233,6 +293,9 @@ class Runner:
         emitter.flush()
         self.store.save(ctx.checkpoint)
         self._last_commit = time.monotonic()
+        heartbeat = getattr(self, "heartbeat", None)
+        if heartbeat is not None:
+            heartbeat.success()
 
 
 def install_stop_signals(stop: threading.Event) -> Callable[[], None]:
