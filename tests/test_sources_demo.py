@@ -24,6 +24,7 @@ from pipeline.sources.demo_people import referral_code
 from pipeline.sources.demo_sim import Event, SimParams, Simulator
 from pipeline.sources.testing import SourceTestSuite
 from pipeline.topics import MENTIONS, SIGNUPS, THREADS
+from tests.conftest import start_broker
 
 START = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 KEY = SecretStr("test-pii-key")
@@ -246,9 +247,19 @@ def test_live_mode_stamps_now_and_once_emits_one_burst(tmp_path: Path) -> None:
     assert all(before <= r.occurred_at <= after for r in em.records)  # type: ignore[attr-defined]
 
 
-def test_produces_to_the_embedded_broker(broker_url: str, tmp_path: Path) -> None:
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[str]:
+    """A broker of this test's own: the partition count below is only ours on a fresh broker."""
+    child, url = start_broker(tmp_path)
+    yield url
+    child.stop()
+
+
+def test_produces_to_the_embedded_broker(own_broker: str, tmp_path: Path) -> None:
     """End to end on the real (Tansu) broker: topics created, events readable, keys right."""
     from kafka import KafkaConsumer, TopicPartition
+
+    broker_url = own_broker
 
     settings = load_settings(data_dir=tmp_path, kafka_url=broker_url, topic_partitions=2)
     cfg = DemoSource.Config.load("demo", seed=21, realtime=False, rate=1000.0)
