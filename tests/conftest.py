@@ -154,3 +154,16 @@ def own_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     apply_migrations(get_client(url=url))
     yield url
     child.stop()
+
+
+@pytest.fixture
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No BUZZ_* variables and no stray .env: the test runs in its own empty directory."""
+    from pipeline.settings import get_settings
+
+    for key in [k for k in os.environ if k.startswith("BUZZ_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

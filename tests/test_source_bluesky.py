@@ -8,7 +8,6 @@ request to a URL no test registered fails the test, so nothing here reaches the 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,14 +18,14 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 import responses
-from responses.registries import FirstMatchRegistry
 
 from pipeline.events import DeadLetter, Mention
-from pipeline.settings import get_settings, load_settings
+from pipeline.settings import load_settings
 from pipeline.sources import Backoff, MemoryEmitter, RetriableError, Runner, RunOptions
 from pipeline.sources.base import SourceContext
 from pipeline.sources.bluesky import BlueskySource, post_fields
 from pipeline.sources.testing import SourceTestSuite
+from tests.netguard import recorded_api
 
 FIX = Path(__file__).parent / "fixtures" / "sources" / "bluesky"
 XRPC = "https://public.api.bsky.app/xrpc"
@@ -39,38 +38,18 @@ def fixture(name: str) -> Any:
     return json.loads((FIX / name).read_text("utf-8"))
 
 
-class NoNetwork(FirstMatchRegistry):
-    """A request no test registered is an error the connector cannot mistake for a timeout."""
-
-    strays: ClassVar[list[str]] = []
-
-    def find(self, request: Any) -> Any:
-        match, reasons = super().find(request)
-        if match is None:
-            self.strays.append(f"{request.method} {request.url}")
-            raise AssertionError(f"test tried to reach the network: {request.method} {request.url}")
-        return match, reasons
-
-
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for k in [k for k in os.environ if k.startswith("BUZZ_")]:
-        monkeypatch.delenv(k)
-    monkeypatch.chdir(tmp_path)
+def _isolated(isolated_settings: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(
         BlueskySource, "backoff", Backoff(initial=0.01, maximum=0.05, max_attempts=3)
     )
-    get_settings.cache_clear()
     yield
-    get_settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)
 def api() -> Iterator[responses.RequestsMock]:
-    NoNetwork.strays.clear()
-    with responses.RequestsMock(assert_all_requests_are_fired=False, registry=NoNetwork) as mock:
+    with recorded_api() as mock:
         yield mock
-    assert not NoNetwork.strays, f"unexpected requests: {NoNetwork.strays}"
 
 
 def search_answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:

@@ -6,7 +6,6 @@ real Discourse in ../shared/fixtures/discourse are used too when they are there.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ import orjson
 import pytest
 
 from pipeline.events import ThreadPost
-from pipeline.settings import ConfigError, get_settings, load_settings
+from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import CheckpointStore, MemoryEmitter, Runner, RunOptions
 from pipeline.sources.base import SourceContext
 from pipeline.sources.discourse import DiscourseConfig, DiscourseSource
@@ -38,15 +37,10 @@ needs_recorded = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for k in [k for k in os.environ if k.startswith("BUZZ_")]:
-        monkeypatch.delenv(k)
-    monkeypatch.chdir(tmp_path)
+def _isolated(isolated_settings: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     SERVER.overrides.clear()
     SERVER.seen.clear()
-    get_settings.cache_clear()
     yield
-    get_settings.cache_clear()
 
 
 class TestDiscourseStandard(SourceTestSuite):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,15 +19,15 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import responses
 import yaml
-from responses.registries import FirstMatchRegistry
 
 from pipeline.events import DeadLetter, Mention
-from pipeline.settings import ConfigError, get_settings, load_settings
+from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import Backoff, FatalError, MemoryEmitter, RetriableError, Runner, RunOptions
 from pipeline.sources.base import SourceContext
 from pipeline.sources.mastodon import MastodonSource, status_fields
 from pipeline.sources.testing import SourceTestSuite
 from tests.conftest import SHARED_FIXTURES
+from tests.netguard import recorded_api
 
 FIX = Path(__file__).parent / "fixtures" / "sources" / "mastodon"
 RECORDED = SHARED_FIXTURES / "mastodon"
@@ -47,38 +46,18 @@ def fixture(name: str) -> Any:
     return json.loads((FIX / name).read_text("utf-8"))
 
 
-class NoNetwork(FirstMatchRegistry):
-    """A request no test registered is an error the connector cannot mistake for a timeout."""
-
-    strays: ClassVar[list[str]] = []
-
-    def find(self, request: Any) -> Any:
-        match, reasons = super().find(request)
-        if match is None:
-            self.strays.append(f"{request.method} {request.url}")
-            raise AssertionError(f"test tried to reach the network: {request.method} {request.url}")
-        return match, reasons
-
-
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for k in [k for k in os.environ if k.startswith("BUZZ_")]:
-        monkeypatch.delenv(k)
-    monkeypatch.chdir(tmp_path)
+def _isolated(isolated_settings: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(
         MastodonSource, "backoff", Backoff(initial=0.01, maximum=0.05, max_attempts=3)
     )
-    get_settings.cache_clear()
     yield
-    get_settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)
 def api() -> Iterator[responses.RequestsMock]:
-    NoNetwork.strays.clear()
-    with responses.RequestsMock(assert_all_requests_are_fired=False, registry=NoNetwork) as mock:
+    with recorded_api() as mock:
         yield mock
-    assert not NoNetwork.strays, f"unexpected requests: {NoNetwork.strays}"
 
 
 def tag_url(tag: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,25 +9,17 @@ import orjson
 import pytest
 
 from pipeline.events import DeadLetter, Mention, Signup, ThreadPost
-from pipeline.settings import ConfigError, get_settings, load_settings
+from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import CheckpointStore, JsonLinesEmitter, MemoryEmitter, Runner, RunOptions
 from pipeline.sources.emitter import Record
 from pipeline.sources.replay import ReplaySource
 from pipeline.sources.testing import SourceTestSuite
 
+pytestmark = pytest.mark.usefixtures("isolated_settings")
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sources" / "replay"
 CAPTURE = FIXTURES / "capture.jsonl"
 SIGNUPS = FIXTURES / "signups.csv"
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for k in [k for k in os.environ if k.startswith("BUZZ_")]:
-        monkeypatch.delenv(k)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 class TestReplayStandard(SourceTestSuite):

@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from pipeline.events import DeadLetter, Mention, ThreadPost, decode
-from pipeline.settings import ConfigError, get_settings, load_settings
+from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import CheckpointStore, MemoryEmitter, Runner, RunOptions
 from pipeline.sources.emitter import Record
 from pipeline.sources.rss import RssConfig, RssSource
@@ -35,15 +35,10 @@ RSS_COMMENTS = SERVER.url + "/comments_rss.xml"
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for k in [k for k in os.environ if k.startswith("BUZZ_")]:
-        monkeypatch.delenv(k)
-    monkeypatch.chdir(tmp_path)  # no stray .env
+def _isolated(isolated_settings: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     SERVER.overrides.clear()
     SERVER.seen.clear()
-    get_settings.cache_clear()
     yield
-    get_settings.cache_clear()
 
 
 class TestRssStandard(SourceTestSuite):

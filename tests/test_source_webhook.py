@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import os
 import re
 import socket
 import threading
@@ -21,7 +20,7 @@ from pydantic import SecretStr
 
 from pipeline.events import DeadLetter, Signup
 from pipeline.pii import hmac_email, hmac_phone
-from pipeline.settings import ConfigError, get_settings, load_settings
+from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import MemoryEmitter, Runner, RunOptions
 from pipeline.sources.testing import SourceTestSuite
 from pipeline.sources.webhook import WebhookSource
@@ -52,14 +51,9 @@ def fixture(name: str) -> bytes:
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for k in [k for k in os.environ if k.startswith("BUZZ_")]:
-        monkeypatch.delenv(k)
+def _isolated(isolated_settings: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("BUZZ_PII_KEY", PII_KEY)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
     yield
-    get_settings.cache_clear()
 
 
 class TestWebhookStandard(SourceTestSuite):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,10 +21,9 @@ import pytest
 import requests
 import responses
 import yaml
-from responses.registries import FirstMatchRegistry
 
 from pipeline.events import DeadLetter, Mention
-from pipeline.settings import get_settings, load_settings
+from pipeline.settings import load_settings
 from pipeline.sources import Backoff, FatalError, MemoryEmitter, RetriableError, Runner, RunOptions
 from pipeline.sources.base import SourceContext
 from pipeline.sources.testing import SourceTestSuite
@@ -33,6 +31,9 @@ from pipeline.sources.x import API, STREAM_URL, XSource
 from pipeline.sources.x_map import snowflake_time, tweet_fields, users_by_id
 from pipeline.sources.x_rules import build_rules, quote_term
 from tests.conftest import SHARED_FIXTURES
+from tests.netguard import recorded_api
+
+pytestmark = pytest.mark.usefixtures("isolated_settings")
 
 FIX = Path(__file__).parent / "fixtures" / "sources" / "x"
 RECORDED = SHARED_FIXTURES / "x"
@@ -47,29 +48,6 @@ def fixture(name: str) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for k in [k for k in os.environ if k.startswith("BUZZ_")]:
-        monkeypatch.delenv(k)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-class NoNetwork(FirstMatchRegistry):
-    """A request no test registered is an error the connector cannot mistake for a timeout."""
-
-    strays: ClassVar[list[str]] = []
-
-    def find(self, request: Any) -> Any:
-        match, reasons = super().find(request)
-        if match is None:
-            self.strays.append(f"{request.method} {request.url}")
-            raise AssertionError(f"test tried to reach the network: {request.method} {request.url}")
-        return match, reasons
-
-
-@pytest.fixture(autouse=True)
 def _quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     # A test that goes wrong fails in a second instead of backing off for minutes.
     monkeypatch.setattr(XSource, "backoff", Backoff(initial=0.01, maximum=0.05, max_attempts=3))
@@ -78,10 +56,8 @@ def _quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def api() -> Iterator[responses.RequestsMock]:
     """Replayed X API; a request nobody registered fails the test (no live network)."""
-    NoNetwork.strays.clear()
-    with responses.RequestsMock(assert_all_requests_are_fired=False, registry=NoNetwork) as mock:
+    with recorded_api() as mock:
         yield mock
-    assert not NoNetwork.strays, f"unexpected requests: {NoNetwork.strays}"
 
 
 def page_for(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pydantic import SecretStr
 
 from pipeline.campaign import load_campaign
 from pipeline.events import Mention, Signup, ThreadPost, decode
-from pipeline.settings import get_settings, load_settings
+from pipeline.settings import load_settings
 from pipeline.sources import MemoryEmitter, Runner, RunOptions
 from pipeline.sources.demo import DemoSource
 from pipeline.sources.demo_people import referral_code
@@ -26,18 +25,10 @@ from pipeline.sources.testing import SourceTestSuite
 from pipeline.topics import MENTIONS, SIGNUPS, THREADS
 from tests.conftest import start_broker
 
+pytestmark = pytest.mark.usefixtures("isolated_settings")
+
 START = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
 KEY = SecretStr("test-pii-key")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for k in [k for k in os.environ if k.startswith("BUZZ_")]:
-        monkeypatch.delenv(k)
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 class TestDemoStandard(SourceTestSuite):

@@ -19,7 +19,7 @@ from pydantic import Field, SecretStr
 from typer.testing import CliRunner
 
 from pipeline.events import DeadLetter, Mention, decode
-from pipeline.settings import ConfigError, get_settings, load_settings
+from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import (
     Backoff,
     CheckpointStore,
@@ -44,14 +44,10 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for k in [k for k in os.environ if k.startswith("BUZZ_")]:
-        monkeypatch.delenv(k)
+def _isolated_settings(
+    isolated_settings: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BUZZ_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 # -- checkpoints ----------------------------------------------------------------------------------
