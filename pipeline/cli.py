@@ -94,6 +94,18 @@ def sql(
 
 
 @app.command()
+def forget(
+    email: Annotated[str | None, typer.Option(help="Email address of the person")] = None,
+    phone: Annotated[str | None, typer.Option(help="Phone number of the person")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Only report what would be removed")] = False,
+) -> None:
+    """Delete one person's signups everywhere they are stored (found by keyed HMAC)."""
+    from pipeline.warehouse.forget import main as forget_main
+
+    raise typer.Exit(forget_main(email, phone, dry_run=dry_run))
+
+
+@app.command()
 def up(
     demo: Annotated[bool, typer.Option(help="Also run the demo campaign simulator")] = False,
     rate: Annotated[float, typer.Option(help="Demo events per second")] = 20.0,

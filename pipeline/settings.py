@@ -48,6 +48,9 @@ class Settings(BaseSettings):
 
     campaign_file: Path | None = Field(None, description="YAML campaign file (demo if unset)")
     pii_key: SecretStr | None = Field(None, description="Key for the HMAC of emails and phones")
+    # Retention (pipeline/warehouse/retention.py), applied by buzz migrate; 0 keeps for ever.
+    raw_text_ttl_days: int = Field(365, ge=0, le=36500, description="Days raw post text is kept")
+    pii_ttl_days: int = Field(90, ge=0, le=36500, description="Days signup HMACs are kept")
 
     topic_partitions: int = Field(4, ge=1, le=256)
     sink_batch_size: int = Field(1000, ge=1, le=100_000)

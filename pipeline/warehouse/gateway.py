@@ -28,12 +28,23 @@ Supported:
     of ``readonly``), and the gateway only lets SELECT/WITH/SHOW/DESCRIBE/EXPLAIN/EXISTS/SET/USE
     through, because chDB lets a few writes pass under readonly=2 (KILL, temporary tables,
     ``INSERT INTO FUNCTION``).
+  - Users: the user a request names (HTTP basic auth, ``X-ClickHouse-User`` header or ``user``
+    parameter, as ClickHouse accepts them) picks its role. ``analyst`` is read-only: each of its
+    requests gets the same enforcement as ``--readonly``, per request (a readonly=2 chDB
+    connection plus the statement allow-list), so SELECTs with per-query settings work (as
+    clickhouse-connect sends them) and INSERT/CREATE/DROP/ALTER/``SET readonly`` fail with
+    ``Code: 164 ... analyst: Cannot execute query in readonly mode``. Sessions belong to their
+    user (an analyst's ``session_id`` never reaches a writer's connection). Any other user, or
+    none, is the read-write default user, so the sink and migrations work as before. In
+    production the ClickHouse server's own ``analyst`` user (deploy/clickhouse/users.d) plays
+    this part, with a password and setting constraints.
 
 Not supported, answered with a ClickHouse-style error rather than a wrong result: ClickHouse's own
 compressed HTTP format (``compress=1``/``decompress=1``), external data tables (multipart file
 fields), ``INTO OUTFILE``/``FROM INFILE`` (they would touch the gateway's disk), more than one
-statement per request, brotli bodies. Not emulated: authentication (credentials are ignored;
-bind to loopback, use ``--readonly`` to share), progress headers, cancelling a running query when
+statement per request, brotli bodies. Not emulated: authentication (passwords are ignored and only
+the user name picks the role; bind to loopback, and share through the ``analyst`` user or
+``--readonly``), progress headers, cancelling a running query when
 its client disconnects, streaming of results (a result is built whole in memory before it is
 sent). The ``file()`` table function reads the gateway machine's files, as in clickhouse-local.
 

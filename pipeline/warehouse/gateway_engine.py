@@ -41,6 +41,8 @@ from pipeline.warehouse.gateway_sql import InsertSplit, quote_string
 log = logging.getLogger(__name__)
 
 MAX_SESSIONS = 256
+# Users whose every request runs with readonly=2 (SELECT and per-query settings, no writes/DDL).
+READ_ONLY_USERS = frozenset({"analyst"})
 MAX_SESSION_TIMEOUT = 3600.0
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Names chDB's Python wrapper turns into Python objects instead of bytes; never valid over HTTP.
@@ -61,8 +63,9 @@ class Statement:
     session_id: str | None = None
     session_timeout: float = 60.0
     session_check: bool = False
-    read_only: bool = False  # GET requests are read-only in ClickHouse
+    read_only: bool = False  # GET requests and read-only users' requests
     keyword: str = ""  # first keyword of the SQL, upper-case
+    user: str = "default"  # who asked (basic auth, X-ClickHouse-User or ``user``)
 
 
 @dataclass
@@ -142,7 +145,7 @@ class Engine:
             finally:
                 session.last_used = time.monotonic()
                 session.lock.release()
-        conn = self._connect(read_only=st.read_only)
+        conn = self._connect(read_only=st.read_only or st.user in READ_ONLY_USERS)
         try:
             if st.database:
                 _run(conn, f"USE {_ident(st.database)}")
@@ -181,7 +184,7 @@ class Engine:
         try:
             result = conn.query(sql, st.default_format, params=st.params or None)
         except Exception as exc:
-            raise self._translate(exc) from None
+            raise self._translate(exc, st.user) from None
         return Outcome(
             body=result.bytes(),
             rows_read=int(result.rows_read()),
@@ -191,11 +194,13 @@ class Engine:
             elapsed=float(result.elapsed()),
         )
 
-    def _translate(self, exc: BaseException) -> ClickHouseError:
+    def _translate(self, exc: BaseException, user: str = "default") -> ClickHouseError:
         err = ClickHouseError.from_chdb(exc)
-        if self.readonly and err.code == READONLY:
-            # ClickHouse names the user here; the gateway's read-only "user" is buzz.readonly.
-            err = ClickHouseError(err.code, err.message.replace("default: ", "buzz.readonly: ", 1))
+        if err.code == READONLY and (self.readonly or user != "default"):
+            # ClickHouse names the user here; chDB always says "default". The read-only process
+            # is "buzz.readonly"; otherwise name the user who asked (e.g. analyst).
+            who = "buzz.readonly" if self.readonly else user
+            err = ClickHouseError(err.code, err.message.replace("default: ", f"{who}: ", 1))
         return err
 
     # Connections and sessions -------------------------------------------------------------
@@ -210,8 +215,11 @@ class Engine:
 
     def _session(self, st: Statement) -> _Session:
         assert st.session_id is not None
+        # Sessions belong to a user, as in ClickHouse: the same session_id sent by another user
+        # is another session, so an analyst can never borrow a writer's read-write connection.
+        key = f"{st.user}\0{st.session_id}"
         with self._sessions_lock:
-            s = self._sessions.get(st.session_id)
+            s = self._sessions.get(key)
             if s is not None:
                 s.timeout = st.session_timeout
                 return s
@@ -223,9 +231,9 @@ class Engine:
                     f"Too many open sessions ({MAX_SESSIONS}); close some or wait for them to "
                     "time out",
                 )
-            s = _Session(self._connect(), st.session_timeout)
+            s = _Session(self._connect(read_only=st.user in READ_ONLY_USERS), st.session_timeout)
             s.database = "default"
-            self._sessions[st.session_id] = s
+            self._sessions[key] = s
             return s
 
     @staticmethod

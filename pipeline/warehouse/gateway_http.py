@@ -10,6 +10,8 @@ with a proper status and never half-way through a result.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import logging
 import os
@@ -25,7 +27,13 @@ from typing import Any
 from aiohttp import web
 
 from pipeline.warehouse.gateway_codecs import content_type, encode_response, make_decoder
-from pipeline.warehouse.gateway_engine import MAX_SESSION_TIMEOUT, Engine, Outcome, Statement
+from pipeline.warehouse.gateway_engine import (
+    MAX_SESSION_TIMEOUT,
+    READ_ONLY_USERS,
+    Engine,
+    Outcome,
+    Statement,
+)
 from pipeline.warehouse.gateway_errors import (
     CANNOT_DECOMPRESS,
     NOT_IMPLEMENTED,
@@ -66,6 +74,7 @@ _TRANSPORT_PARAMS = frozenset(
     }
 )  # fmt: skip
 _TRUE = {"1", "true", "True"}
+AUTHENTICATION_FAILED = 516  # ClickHouse's code; answered with 403 like the server
 
 
 # The gateway ----------------------------------------------------------------------------------
@@ -228,7 +237,9 @@ class Gateway:
         return st, None
 
     def _statement_from_params(self, request: web.Request, params: dict[str, str]) -> Statement:
+        user = request_user(request, params)
         st = Statement(
+            user=user,
             params={k[6:]: v for k, v in params.items() if k.startswith("param_")},
             settings={
                 k: v
@@ -239,9 +250,13 @@ class Gateway:
             default_format=params.get("default_format") or "TabSeparated",
             session_id=params.get("session_id") or None,
             session_check=params.get("session_check", "0") in _TRUE,
-            read_only=request.method in ("GET", "HEAD") or params.get("readonly", "0") != "0",
+            read_only=(
+                request.method in ("GET", "HEAD")
+                or params.get("readonly", "0") != "0"
+                or user in READ_ONLY_USERS
+            ),
         )
-        if self.engine.readonly and "readonly" in params:
+        if (self.engine.readonly or user in READ_ONLY_USERS) and "readonly" in params:
             st.settings["readonly"] = params["readonly"]  # chDB refuses any change: no escape
         try:
             st.session_timeout = min(float(params.get("session_timeout", 60)), MAX_SESSION_TIMEOUT)
@@ -263,7 +278,7 @@ class Gateway:
         if (self.engine.readonly or st.read_only) and keyword not in (
             READ_ONLY_KEYWORDS | SESSION_KEYWORDS
         ):
-            user = "buzz.readonly" if self.engine.readonly else "default"
+            user = "buzz.readonly" if self.engine.readonly else st.user
             raise ClickHouseError.make(READONLY, f"{user}: Cannot execute query in readonly mode")
 
     async def _spool(self, first: bytes, rest: AsyncIterator[bytes]) -> Path:
@@ -334,6 +349,28 @@ class Gateway:
         }
         text = f"{err.message} (version {self.engine.version})\n"
         return web.Response(status=status or err.status, text=text, headers=headers)
+
+
+def request_user(request: web.Request, params: dict[str, str]) -> str:
+    """The ClickHouse user a request names: HTTP basic auth, ``X-ClickHouse-User`` or ``user``.
+
+    Only the name is used (passwords are not checked, see the gateway docstring); it picks the
+    role: ``analyst`` is read-only, anyone else (or no one) is the read-write default user.
+    """
+    auth = request.headers.get("Authorization", "")
+    if auth[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ClickHouseError(
+                AUTHENTICATION_FAILED,
+                f"Code: {AUTHENTICATION_FAILED}. DB::Exception: Malformed basic authorization "
+                "header. (AUTHENTICATION_FAILED)",
+            ) from None
+        name = decoded.partition(":")[0]
+        if name:
+            return name
+    return request.headers.get("X-ClickHouse-User") or params.get("user") or "default"
 
 
 def _ms(started: float) -> float:

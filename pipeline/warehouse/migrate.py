@@ -58,8 +58,34 @@ def applied_versions(client: Client) -> set[int]:
     return {int(r[0]) for r in rows}
 
 
-def apply_migrations(client: Client, target: int | None = None) -> list[str]:
-    """Apply every pending migration up to ``target``; return the names applied."""
+def apply_migrations(
+    client: Client, target: int | None = None, *, retention: bool = True
+) -> list[str]:
+    """Apply every pending migration up to ``target``; return the names applied.
+
+    A full run (no ``target``) then brings the retention TTLs in line with the settings
+    (``pipeline.warehouse.retention``), so ``buzz migrate``, ``buzz up`` and the worker all keep
+    them current; ``retention=False`` leaves them to the caller.
+    """
+    applied = _apply_numbered(client, target)
+    if target is None and retention:
+        apply_settings_retention(client)
+    return applied
+
+
+def apply_settings_retention(client: Client) -> list[str]:
+    """Apply the TTLs of ``BUZZ_RAW_TEXT_TTL_DAYS`` / ``BUZZ_PII_TTL_DAYS``; what changed."""
+    from pipeline.settings import get_settings
+    from pipeline.warehouse.retention import apply_retention
+
+    settings = get_settings()
+    try:
+        return apply_retention(client, settings.raw_text_ttl_days, settings.pii_ttl_days)
+    except ClickHouseError as exc:
+        raise MigrationError("retention", exc) from exc
+
+
+def _apply_numbered(client: Client, target: int | None) -> list[str]:
     done = applied_versions(client)
     applied = []
     for mig in available_migrations():
@@ -93,7 +119,8 @@ def main() -> int:
     settings = get_settings()
     try:
         client = get_client(settings, wait=30)
-        applied = apply_migrations(client)
+        applied = apply_migrations(client, retention=False)
+        retention = apply_settings_retention(client)
     except MigrationError as exc:
         print(f"buzz migrate: {exc}", file=sys.stderr)
         return 1
@@ -107,4 +134,6 @@ def main() -> int:
         print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
         print("warehouse schema is up to date")
+    for change in retention:
+        print(f"retention: {change}")
     return 0
