@@ -63,14 +63,17 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=30)
     ap.add_argument("--rate", type=float, default=50)
     ap.add_argument("--every", type=float, default=60)
+    ap.add_argument(
+        "--viewer", action="store_true", help="keep the Now page open in headless chromium"
+    )
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="buzz-soak-"))
-    wport = free_port()
+    wport, dport = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUZZ_")}
     env |= {
         "BUZZ_DATA_DIR": str(tmp), "BUZZ_BROKER_PORT": str(free_port()),
-        "BUZZ_WAREHOUSE_PORT": str(wport), "BUZZ_DASHBOARD_PORT": str(free_port()),
+        "BUZZ_WAREHOUSE_PORT": str(wport), "BUZZ_DASHBOARD_PORT": str(dport),
         "BUZZ_WORKER_WEB_PORT": str(free_port()), "PYTHONUNBUFFERED": "1",
     }  # fmt: skip
     out = open(tmp / "up.out", "w")  # noqa: SIM115
@@ -84,7 +87,18 @@ def main() -> int:
             print((tmp / "up.out").read_text())
             return 1
         time.sleep(1)
-    print(f"soak: {args.minutes:g} min at {args.rate:g} events/s, data in {tmp}")
+    viewer = None
+    if args.viewer:  # a staffer's browser tab: the dashboard refreshes and queries all along
+        viewer = subprocess.Popen(
+            ["chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
+             "--disable-dev-shm-usage", "--disable-background-networking", "--no-first-run",
+             f"--user-data-dir={tmp / 'chromium'}", f"http://127.0.0.1:{dport}/"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+    print(
+        f"soak: {args.minutes:g} min at {args.rate:g} events/s, data in {tmp}"
+        + (", dashboard open in headless chromium" if viewer else "")
+    )
     print(f"{'min':>5} {'events':>9} " + " ".join(f"{r + ' MB':>13}" for r in ROLES))
     first: dict[str, float] = {}
     samples: list[tuple[float, int, dict[str, float]]] = []
@@ -110,6 +124,9 @@ def main() -> int:
                 break
             time.sleep(args.every)
     finally:
+        if viewer is not None:
+            viewer.terminate()
+            viewer.wait(30)
         up.send_signal(signal.SIGINT)
         up.wait(60)
     # Growth of each process from the 5-minute mark (after warm-up) to the end.
