@@ -21,6 +21,7 @@ from pipeline.sources import MemoryEmitter, Runner, RunOptions
 from pipeline.sources.demo import DemoSource
 from pipeline.sources.demo_people import referral_code
 from pipeline.sources.demo_sim import Event, SimParams, Simulator
+from pipeline.sources.demo_text import STORIES
 from pipeline.sources.testing import SourceTestSuite
 from pipeline.topics import MENTIONS, SIGNUPS, THREADS
 from tests.conftest import start_broker
@@ -236,6 +237,40 @@ def test_live_mode_stamps_now_and_once_emits_one_burst(tmp_path: Path) -> None:
     assert len(em.records) == 40 and runner.stats.stop_reason == "--once"
     after = datetime.now(UTC)
     assert all(before <= r.occurred_at <= after for r in em.records)  # type: ignore[attr-defined]
+
+
+def test_live_run_backfills_quiet_history_once_then_goes_live(tmp_path: Path) -> None:
+    """Baselines need a past: the first live run replays ordinary minutes, a restart does not."""
+    settings = load_settings(data_dir=tmp_path)
+    cfg = DemoSource.Config.load("demo", seed=4, rate=50.0, history_minutes=1.0)
+    em = MemoryEmitter()
+    before = datetime.now(UTC)
+    assert Runner(DemoSource, cfg, settings, RunOptions(limit=3200), emitter=em).run() == 0
+    times = [r.occurred_at for r in em.records]  # type: ignore[attr-defined]
+    assert times == sorted(times)
+    assert before - timedelta(seconds=65) <= times[0] <= before - timedelta(seconds=55)
+    assert times[-1] >= before  # the last ones are live
+    past = [t for t in times if t < before]
+    assert 2700 <= len(past) <= 3150  # a minute at 50 events/s
+    # The history is calm: no attack story's hashtag appears in it (attacks come live) ...
+    assert not _story_tags(em.records)
+    # ... while a run that starts with an attack does carry them (so the check above can fail).
+    attack = DemoSource.Config.load("demo", seed=4, realtime=False, first_spike_after=0.0)
+    em3 = MemoryEmitter()
+    assert Runner(DemoSource, attack, settings, RunOptions(limit=300), emitter=em3).run() == 0
+    assert _story_tags(em3.records)
+
+    em2 = MemoryEmitter()
+    start2 = datetime.now(UTC)
+    assert Runner(DemoSource, cfg, settings, RunOptions(limit=20), emitter=em2).run() == 0
+    assert all(r.occurred_at >= start2 for r in em2.records)  # type: ignore[attr-defined]
+
+
+def _story_tags(records: list[Any]) -> set[str]:
+    """Hashtags of the scripted attack stories (e.g. #KimGate) among the records."""
+    endings = {st["tag"].removeprefix("{cand_last}").lower() for st in STORIES}
+    tags = {h for r in records for h in getattr(r, "hashtags", [])}
+    return {t for t in tags if t.startswith("kim") and t[3:] in endings}
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ def _env(tmp: Path, **extra: str) -> dict[str, str]:
         BUZZ_DASHBOARD_PORT=str(free_port()),
         BUZZ_WORKER_WEB_PORT=str(free_port()),
         BUZZ_PII_KEY="test-key",
+        BUZZ_SOURCE_DEMO_HISTORY_MINUTES="0.5",  # keep the demo's backfill small here
         PYTHONUNBUFFERED="1",
         COLUMNS="200",
         **extra,

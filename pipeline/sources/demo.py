@@ -45,6 +45,13 @@ class DemoConfig(StreamingConfig):
     spike_seconds: float = Field(90.0, gt=0, description="How long an attack burst lasts")
     spike_multiplier: float = Field(2.0, ge=0, description="Extra rate at an attack's peak")
     authors: int = Field(600, ge=20, le=100_000, description="Size of the simulated population")
+    history_minutes: float = Field(
+        40.0,
+        ge=0,
+        le=24 * 60,
+        description="Live runs first backfill this much ordinary past traffic (once per data dir), "
+        "so baselines have learned the normal level before the first live attack",
+    )
 
     @model_validator(mode="after")
     def _shares(self) -> DemoConfig:
@@ -74,10 +81,20 @@ class DemoSource(StreamingSource[DemoConfig]):
                 "built-in DEMO_PII_KEY (never do this with real signups)"
             )
         self.start = datetime.now(UTC)
+        # A fresh campaign has no history, and a baseline needs some before it can call anything
+        # a spike: a live run first replays quiet past minutes (once: the checkpoint remembers).
+        backfill = cfg.realtime and not self.ctx.once and "history_until" not in self.checkpoint
+        self.history = cfg.history_minutes * 60.0 if backfill else 0.0
+        history, start = self.history, self.start
         if cfg.realtime:
-            clock = lambda _t: datetime.now(UTC)  # noqa: E731 - event time is now when live
+
+            def clock(t: float) -> datetime:  # event time is now when live
+                return start + timedelta(seconds=t - history) if t < history else datetime.now(UTC)
         else:
-            clock = lambda t: self.start + timedelta(seconds=t)  # noqa: E731
+
+            def clock(t: float) -> datetime:
+                return start + timedelta(seconds=t)
+
         params = SimParams(
             seed=seed,
             rate=cfg.rate,
@@ -85,7 +102,7 @@ class DemoSource(StreamingSource[DemoConfig]):
             threads_share=cfg.threads_share,
             signups_share=cfg.signups_share,
             spikes=cfg.spikes,
-            first_spike_after=cfg.first_spike_after,
+            first_spike_after=cfg.first_spike_after + self.history,
             spike_every=cfg.spike_every,
             spike_seconds=cfg.spike_seconds,
             spike_multiplier=cfg.spike_multiplier,
@@ -101,6 +118,12 @@ class DemoSource(StreamingSource[DemoConfig]):
             cfg.rate,
             cfg.first_spike_after,
         )
+        if self.history:
+            self.log.info(
+                "demo: first backfilling %.0f minutes of ordinary past traffic so the baselines "
+                "know what normal looks like",
+                self.history / 60,
+            )
 
     def stream(self) -> Iterator[Event]:
         cfg, sim, ctx = self.config, self.sim, self.ctx
@@ -109,11 +132,14 @@ class DemoSource(StreamingSource[DemoConfig]):
             for _ in range(max(1, round(cfg.rate))):
                 yield sim.step()[1]
             return
-        wall0 = time.monotonic()
+        wall0, history = time.monotonic(), self.history
         while not ctx.stopping():
             t, event = sim.step()
-            if cfg.realtime:
-                delay = wall0 + t - time.monotonic()
+            if history and t >= history:  # the backfill is done: from here on, live
+                self.checkpoint["history_until"] = self.start.isoformat()
+                history, wall0 = 0.0, time.monotonic() - (t - self.history)
+            if cfg.realtime and not history:
+                delay = wall0 + t - self.history - time.monotonic()
                 if delay > 0 and ctx.wait(delay):
                     return
             yield event
