@@ -34,7 +34,7 @@ class Validator(BaseModel):
 class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     spike_z: float = Field(3.0, gt=0)
-    attack_negative_share: float = Field(0.5, gt=0, le=1)
+    attack_negative_share: float = Field(0.35, gt=0, le=1)
     unanswered_question_minutes: int = Field(60, gt=0)
 
 
