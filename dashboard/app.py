@@ -15,7 +15,18 @@ from pathlib import Path
 
 import streamlit as st
 
-VIEWS = Path(__file__).parent / "views"
+VIEWS = Path(__file__).resolve().parent / "views"
+
+# (script, title, icon): the order staff use them in, from "what is happening" to plumbing.
+PAGES = [
+    ("now.py", "Now", ":material/monitoring:"),
+    ("alerts.py", "Alerts", ":material/notifications:"),
+    ("validators.py", "Validators", ":material/verified:"),
+    ("conversations.py", "Conversations", ":material/forum:"),
+    ("signups.py", "Signups", ":material/how_to_reg:"),
+    ("explore.py", "Explore", ":material/query_stats:"),
+    ("health.py", "Health", ":material/ecg_heart:"),
+]
 
 
 def run() -> None:
@@ -25,10 +36,12 @@ def run() -> None:
         layout="wide",
         initial_sidebar_state="collapsed",
     )
+    from dashboard import auth, ui
+
+    auth.require_sign_in(ui.settings())
     pages = [
-        st.Page(VIEWS / "now.py", title="Now", icon=":material/monitoring:", default=True),
-        st.Page(VIEWS / "health.py", title="Health", icon=":material/ecg_heart:"),
-        st.Page(VIEWS / "explore.py", title="Explore", icon=":material/query_stats:"),
+        st.Page(VIEWS / script, title=title, icon=icon, default=(script == "now.py"))
+        for script, title, icon in PAGES
     ]
     # Navigation across the top: the pages are few, and the sidebar would take width from
     # the chart, which is what staff glance at.

@@ -31,45 +31,184 @@ def subject_colours(kinds: list[str]) -> list[str]:
     return colours
 
 
-def volume_chart(
-    volume: pd.DataFrame, bucket_minutes: int, subjects: list[str], colours: list[str]
-) -> alt.Chart:
-    """One line per subject, mentions per bucket; the legend keeps the campaign's order."""
+TOPIC_COLOURS = {
+    "buzz.mentions": "#2563eb",
+    "buzz.threads": "#059669",
+    "buzz.signups": "#7c3aed",
+    "buzz.alerts": "#f59e0b",
+    "buzz.dead_letters": "#dc2626",
+}
+
+
+def _time_axis(bucket_minutes: int) -> alt.Axis:
+    return alt.Axis(format="%H:%M" if bucket_minutes < 60 else "%b %d %H:%M", labelOverlap=True)
+
+
+def buzz_chart(
+    series: pd.DataFrame, bucket_minutes: int, names: list[str], colours: list[str]
+) -> alt.LayerChart | alt.FacetChart:
+    """Mentions per bucket, one line per subject, with spikes marked where they happened.
+
+    ``series`` has ``bucket``, ``name``, ``mentions``, ``expected``, ``spike``, ``attack`` and
+    ``provisional``. Spikes are big dots (red for an attack) and an attack also gets a
+    vertical rule, so it is seen before any legend is read; buckets still being counted are
+    hollow dots, so a low last point reads as "not finished" rather than "falling".
+    """
     per = "minute" if bucket_minutes == 1 else f"{bucket_minutes} minutes"
+    x = alt.X("bucket:T", title=None, axis=_time_axis(bucket_minutes))
+    colour = alt.Color(
+        "name:N",
+        sort=names,
+        scale=alt.Scale(domain=names, range=colours),
+        legend=alt.Legend(title=None, orient="top"),
+    )
+    tooltip = [
+        alt.Tooltip("bucket:T", title="From", format="%H:%M"),
+        alt.Tooltip("name:N", title="Subject"),
+        alt.Tooltip("mentions:Q", title="Mentions"),
+        alt.Tooltip("expected:Q", title="Normal", format=".1f"),
+    ]
+    base = alt.Chart(series, height=HEIGHT)
+    lines = base.mark_line(strokeWidth=2.5).encode(
+        x=x, y=alt.Y("mentions:Q", title=f"Mentions per {per}"), color=colour, tooltip=tooltip
+    )
+    open_points = (
+        base.transform_filter("datum.provisional == 1")
+        .mark_point(filled=False, size=40, strokeWidth=1.5)
+        .encode(x=x, y="mentions:Q", color=colour, tooltip=tooltip)
+    )
+    marked = base.transform_filter("datum.spike == 1").transform_calculate(
+        what="datum.attack == 1 ? 'Attack' : 'Spike'"
+    )
+    spike_points = marked.mark_point(filled=True, size=160, opacity=1, stroke="white").encode(
+        x=x,
+        y="mentions:Q",
+        color=alt.value("#f59e0b"),
+        shape=alt.value("circle"),
+        tooltip=[alt.Tooltip("what:N", title="Flag"), *tooltip],
+    )
+    attack_points = spike_points.transform_filter("datum.attack == 1").encode(
+        color=alt.value("#dc2626"), shape=alt.value("triangle-up")
+    )
+    attack_rules = (
+        marked.transform_filter("datum.attack == 1")
+        .mark_rule(color="#dc2626", strokeDash=[4, 3], opacity=0.6)
+        .encode(x=x)
+    )
+    return alt.layer(attack_rules, lines, open_points, spike_points, attack_points)
+
+
+def share_bar(shares: pd.DataFrame, names: list[str], colours: list[str]) -> alt.Chart:
+    """Share of voice (``name``, ``share``) as one horizontal bar per contender."""
     return (
-        alt.Chart(volume, height=HEIGHT)
-        .mark_line(strokeWidth=2.5)
+        alt.Chart(shares, height=alt.Step(26))
+        .mark_bar(cornerRadiusEnd=3)
         .encode(
-            x=alt.X("bucket:T", title=None, axis=alt.Axis(format="%H:%M", labelOverlap=True)),
-            y=alt.Y("mentions:Q", title=f"Mentions per {per}"),
-            color=alt.Color(
-                "subject:N",
-                sort=subjects,
-                scale=alt.Scale(domain=subjects, range=colours),
-                legend=alt.Legend(title=None, orient="top"),
+            x=alt.X(
+                "share:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])
             ),
+            y=alt.Y("name:N", title=None, sort=names),
+            color=alt.Color("name:N", scale=alt.Scale(domain=names, range=colours), legend=None),
             tooltip=[
-                alt.Tooltip("bucket:T", title="From", format="%H:%M"),
-                alt.Tooltip("subject:N", title="Subject"),
+                alt.Tooltip("name:N", title="Subject"),
+                alt.Tooltip("share:Q", title="Share of voice", format=".0%"),
                 alt.Tooltip("mentions:Q", title="Mentions"),
             ],
         )
     )
 
 
-def written_chart(written: pd.DataFrame) -> alt.Chart:
-    """Rows the sink wrote per minute, one bar per minute."""
-    # A minute time unit gives each bar a band to fill; a plain temporal axis draws hairlines.
+def tone_bar(tone: pd.DataFrame, names: list[str]) -> alt.Chart:
+    """Share of negative mentions per subject (``name``, ``negative_share``, ``sentiment``)."""
+    return (
+        alt.Chart(tone, height=alt.Step(26))
+        .mark_bar(cornerRadiusEnd=3)
+        .encode(
+            x=alt.X(
+                "negative_share:Q",
+                title=None,
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            y=alt.Y("name:N", title=None, sort=names),
+            # Red deepens with negativity: the eye goes to the subject under fire.
+            color=alt.Color(
+                "negative_share:Q",
+                scale=alt.Scale(domain=[0, 1], range=["#fecaca", "#b91c1c"]),
+                legend=None,
+            ),
+            tooltip=[
+                alt.Tooltip("name:N", title="Subject"),
+                alt.Tooltip("negative_share:Q", title="Negative", format=".0%"),
+                alt.Tooltip("sentiment:Q", title="Mean tone (-1 to 1)", format="+.2f"),
+            ],
+        )
+    )
+
+
+def events_chart(events: pd.DataFrame) -> alt.Chart:
+    """Events written per second per topic (``topic``, ``minute``, ``per_second``)."""
     minute = "yearmonthdatehoursminutes(minute):T"
     return (
-        alt.Chart(written, height=HEIGHT)
+        alt.Chart(events, height=HEIGHT)
         .mark_bar(width=alt.RelativeBandSize(0.8))
         .encode(
             x=alt.X(minute, title=None, axis=alt.Axis(format="%H:%M", labelOverlap=True)),
-            y=alt.Y("rows:Q", title="Mentions written per minute"),
+            y=alt.Y("sum(per_second):Q", title="Events per second (minute average)"),
+            color=alt.Color(
+                "topic:N",
+                # Dead letters in red, everything healthy in calm colours.
+                scale=alt.Scale(domain=list(TOPIC_COLOURS), range=list(TOPIC_COLOURS.values())),
+                legend=alt.Legend(title=None, orient="top"),
+            ),
             tooltip=[
                 alt.Tooltip(minute, title="Minute", format="%H:%M"),
-                alt.Tooltip("rows:Q", title="Written"),
+                alt.Tooltip("topic:N", title="Topic"),
+                alt.Tooltip("per_second:Q", title="Per second", format=".2f"),
+            ],
+        )
+    )
+
+
+def signups_chart(over_time: pd.DataFrame, bucket_minutes: int) -> alt.Chart:
+    """Signups per bucket, stacked by channel."""
+    per = "minute" if bucket_minutes == 1 else f"{bucket_minutes} minutes"
+    return (
+        alt.Chart(over_time, height=HEIGHT - 60)
+        .mark_bar()
+        .encode(
+            x=alt.X("bucket:T", title=None, axis=_time_axis(bucket_minutes)),
+            y=alt.Y(
+                "signups:Q", title=f"Signups per {per}", axis=alt.Axis(format="d", tickMinStep=1)
+            ),
+            color=alt.Color("channel:N", legend=alt.Legend(title=None, orient="top")),
+            tooltip=[
+                alt.Tooltip("bucket:T", title="From", format="%H:%M"),
+                alt.Tooltip("channel:N", title="Channel"),
+                alt.Tooltip("signups:Q", title="Signups"),
+            ],
+        )
+    )
+
+
+def lag_chart(lag: pd.DataFrame, best: int | None) -> alt.Chart:
+    """Correlation of buzz with signups N hours later, one bar per lag; the best one dark."""
+    data = lag.assign(best=lag["lag_hours"] == best)
+    return (
+        alt.Chart(data, height=HEIGHT - 80)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "lag_hours:O",
+                title="Signups measured this many hours after buzz",
+                axis=alt.Axis(labelAngle=0),
+            ),
+            y=alt.Y("r:Q", title="Correlation (r)", scale=alt.Scale(domain=[-1, 1])),
+            color=alt.condition("datum.best", alt.value("#1d4ed8"), alt.value("#93c5fd")),
+            tooltip=[
+                alt.Tooltip("lag_hours:O", title="Lag (h)"),
+                alt.Tooltip("r:Q", title="r", format="+.2f"),
+                alt.Tooltip("pairs:Q", title="Hours compared"),
             ],
         )
     )

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from dashboard.queries import SubjectTerms, WarehouseUnavailable
+from dashboard.queries import WarehouseUnavailable
+from dashboard.summary import SubjectInfo
 from pipeline.campaign import Campaign, load_campaign
 from pipeline.settings import ConfigError, Settings, load_settings
 
@@ -46,8 +47,13 @@ def campaign(conf: Settings) -> Campaign:
         st.stop()
 
 
-def subject_terms(camp: Campaign) -> tuple[SubjectTerms, ...]:
-    return tuple(SubjectTerms(name=s.name, terms=tuple(s.terms)) for s in camp.subjects)
+def subject_info(camp: Campaign) -> dict[str, SubjectInfo]:
+    """Subject id -> name and kind, in the campaign's order (tables store ids, staff read names)."""
+    return {s.id: SubjectInfo(s.name, s.kind) for s in camp.subjects}
+
+
+def subject_names(camp: Campaign) -> dict[str, str]:
+    return {s.id: s.name for s in camp.subjects}
 
 
 def viewer_timezone() -> tzinfo:
@@ -85,6 +91,22 @@ def ago(moment: datetime | pd.Timestamp | None, now: datetime | None = None) -> 
     if seconds < 36 * 3600:
         return f"{round(seconds / 3600)} h ago"
     return f"{round(seconds / 86400)} days ago"
+
+
+def clock(moment: datetime | pd.Timestamp, tz: tzinfo) -> str:
+    """'14:02' today, 'Nov 26, 14:02' on another day, in the viewer's zone."""
+    local_moment = pd.Timestamp(moment).tz_convert(tz)
+    today = datetime.now(tz).date()
+    fmt = "%H:%M" if local_moment.date() == today else "%b %d, %H:%M"
+    return local_moment.strftime(fmt)
+
+
+def change_text(now: int, before: int) -> str:
+    """'+12 (+25%)'; st.metric colours and points it by the leading sign."""
+    diff = now - before
+    if before == 0:
+        return f"{diff:+,}"
+    return f"{diff:+,} ({diff / before:+.0%})"
 
 
 def show_unavailable(exc: WarehouseUnavailable) -> NoReturn:

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     )
     dashboard_port: int = Field(8501, ge=1, le=65535)
     dashboard_refresh_seconds: float = Field(5.0, gt=0)
+    dashboard_auth: bool = Field(False, description="Require OIDC sign-in (docs/dashboard.md)")
 
     campaign_file: Path | None = Field(None, description="YAML campaign file (demo if unset)")
     pii_key: SecretStr | None = Field(None, description="Key for the HMAC of emails and phones")

@@ -1,9 +1,7 @@
-"""The dashboard's pages, driven by Streamlit's AppTest against the real embedded warehouse.
-
-The warehouse is filled with known rows placed relative to now (so they fall in the Now page's
-windows) and each test asserts on what a staffer would read: metric values, table rows, the
-dead-letter reasons. The module empties ``buzz.mentions`` and ``buzz.dead_letters`` first, so
-its figures are exact whatever ran before it.
+"""The dashboard's Now and Explore pages (and the read-only guard), driven by Streamlit's
+AppTest against the real embedded warehouse filled with the known scenario of
+``tests/test_dashboard_scenario.py``: each test asserts on what a staffer would read (the
+summary sentence, metric values, table rows), not only that the page ran.
 """
 
 from __future__ import annotations
@@ -11,12 +9,11 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from clickhouse_connect.driver.client import Client
 from streamlit.testing.v1 import AppTest
 
 from dashboard import queries
@@ -24,107 +21,22 @@ from dashboard.queries import QueryRejected, check_readonly
 from pipeline.settings import get_settings
 from pipeline.warehouse.client import get_client
 from tests.conftest import free_port
+from tests.test_dashboard_scenario import (
+    ALERTS_TOTAL,
+    ATTACK_SENTENCE,
+    EXPECTED_STORED,
+    KIM_1H,
+    MENTIONS_1H,
+    MENTIONS_PREVIOUS_HOUR,
+    REYES_1H,
+    TRANSIT_1H,
+    alert_rows,
+    seed_warehouse,
+)
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 TIMEOUT = 60
-
-# Minutes ago (whole minutes before the current one) that hold mentions in the last hour. The
-# gap at 12-17 keeps the 15-minute window's edge empty and the oldest is 41 minutes old, far
-# from the hour's edge, so a minute ticking over during the test changes no figure.
-RECENT_MINUTES = [*range(2, 12), *range(18, 42)]  # 34 minutes
-PREVIOUS_HOUR_MINUTES = range(70, 100)  # 30 minutes in the hour before the last one
-EXPECTED_1H = {
-    "Jordan Kim": 170,
-    "Dana Reyes": 68,
-    "Riverline transit": 10,
-    "Affordable housing": 12,
-}
-EXPECTED_15M = {
-    "Jordan Kim": 50,
-    "Dana Reyes": 20,
-    "Riverline transit": 10,
-    "Affordable housing": 0,
-}
-EXPECTED_STORED = 260 + 60 + 10  # last hour + previous hour + three days ago
-DEAD_REASONS = [
-    "invalid JSON: Expecting value: line 1 column 1 (char 0)",
-    "missing field occurred_at",
-]
-
-MENTION_COLUMNS = [
-    "event_id", "platform", "occurred_at", "ingested_at", "author_id", "author_handle",
-    "author_name", "author_audience", "text", "url", "lang", "likes", "reshares", "replies",
-    "quotes", "reshare_of", "reply_to", "links", "hashtags", "sunk_at",
-]  # fmt: skip
-DEAD_COLUMNS = [
-    "event_id", "source_topic", "partition", "offset", "source", "reason", "payload",
-    "received_at",
-]  # fmt: skip
-
-
-def _mention(
-    n: int, at: datetime, text: str, author: str, tags: list[str], version: int = 0
-) -> list[Any]:
-    return [
-        f"x:{n}", "x", at, at + timedelta(seconds=1 + version), author, author, author.title(),
-        1000 + n, text, f"https://x.example/{author}/status/{n}", "en", n % 7, n % 3, n % 2, 0,
-        None, None, [], tags, at + timedelta(seconds=2),
-    ]  # fmt: skip
-
-
-def known_mentions(now: datetime) -> list[list[Any]]:
-    """Mentions whose counts per window and subject are the EXPECTED_* figures above.
-
-    Texts are chosen so each matches exactly one subject's terms (no stray "rent" inside
-    "parent"), and author ids repeat so unique authors are known: 17 in the last hour.
-    """
-    minute = now.replace(second=0, microsecond=0)
-    rows: list[list[Any]] = []
-
-    def add(minutes_ago: int, text: str, author: str, tags: list[str]) -> None:
-        at = minute - timedelta(minutes=minutes_ago) + timedelta(seconds=20)
-        rows.append(_mention(len(rows), at, text, author, tags))
-
-    for m in RECENT_MINUTES:
-        for i in range(5):
-            add(m, f"Jordan Kim at the town hall tonight ({i})", f"kimfan{i * 2 + m % 2}",
-                ["kimforsenate"])  # fmt: skip
-        for i in range(2):
-            add(m, "Dana Reyes ad spotted downtown", f"reyesfan{i * 2 + m % 2}", ["reyes2026"])
-        if m < 12:
-            add(m, "Bus lanes on Main St were packed this morning", "commuter", ["transit"])
-        if m >= 30:
-            add(m, "We need affordable housing near the school", f"neighbour{m % 2}", [])
-    for m in PREVIOUS_HOUR_MINUTES:
-        for i in range(2):
-            add(m, "Jordan Kim on the radio", f"listener{i}", ["kimforsenate"])
-    for i in range(10):
-        add(3 * 24 * 60 + i, "Jordan Kim announces the campaign", "archive", [])
-    return rows
-
-
-def known_dead_letters(now: datetime) -> list[list[Any]]:
-    return [
-        ["dl:buzz.mentions:2:17", "buzz.mentions", 2, 17, "", DEAD_REASONS[0], "{not json",
-         now - timedelta(minutes=10)],
-        ["dl:x:9f2c", "", -1, -1, "x", DEAD_REASONS[1], '{"id": "17"}',
-         now - timedelta(minutes=3)],
-    ]  # fmt: skip
-
-
-def seed_warehouse(client: Client, now: datetime) -> None:
-    """Replace the contents of buzz.mentions and buzz.dead_letters with the known rows.
-
-    A few mentions are written twice with a newer version, as a replay would: the pages read
-    FINAL, so the figures must not change.
-    """
-    client.command("TRUNCATE TABLE IF EXISTS buzz.mentions")
-    client.command("TRUNCATE TABLE IF EXISTS buzz.dead_letters")
-    rows = known_mentions(now)
-    client.insert("buzz.mentions", rows, column_names=MENTION_COLUMNS)
-    replays = [[*r[:3], r[3] + timedelta(seconds=5), *r[4:]] for r in rows[:10]]
-    client.insert("buzz.mentions", replays, column_names=MENTION_COLUMNS)
-    client.insert("buzz.dead_letters", known_dead_letters(now), column_names=DEAD_COLUMNS)
+PAGES = [None, "alerts", "validators", "conversations", "signups", "explore", "health"]
 
 
 @pytest.fixture(scope="module")
@@ -135,20 +47,34 @@ def filled_warehouse(own_warehouse: str) -> str:
 
 @pytest.fixture
 def dashboard_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """Clean dashboard caches around a test; the test sets BUZZ_CLICKHOUSE_URL itself."""
-    for name in ("BUZZ_CLICKHOUSE_URL", "BUZZ_CAMPAIGN_FILE", "BUZZ_DASHBOARD_REFRESH_SECONDS"):
+    """Clean dashboard caches around a test; the test sets BUZZ_CLICKHOUSE_URL itself.
+
+    The broker is pointed at a closed port, so nothing here depends on a broker someone else
+    runs on the default one.
+    """
+    for name in (
+        "BUZZ_CLICKHOUSE_URL",
+        "BUZZ_CAMPAIGN_FILE",
+        "BUZZ_DASHBOARD_REFRESH_SECONDS",
+        "BUZZ_DASHBOARD_AUTH",
+    ):
         monkeypatch.delenv(name, raising=False)
-    queries.load_now.clear()
-    queries.load_health.clear()
-    queries.load_explore.clear()
+    monkeypatch.setenv("BUZZ_KAFKA_URL", f"127.0.0.1:{free_port()}")
+    queries.clear_caches()
     get_settings.cache_clear()  # the app reads settings fresh; clear it for anything that doesn't
     yield monkeypatch
+    queries.clear_caches()
     get_settings.cache_clear()
 
 
-def open_page(url: str, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
+def open_page(
+    url: str, monkeypatch: pytest.MonkeyPatch, page: str | None = None, **params: Any
+) -> AppTest:
     monkeypatch.setenv("BUZZ_CLICKHOUSE_URL", url)
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
     if page:
         at.switch_page(f"views/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
@@ -161,55 +87,92 @@ def metric(at: AppTest, label: str) -> Any:
     return found[0]
 
 
-def subject_counts(at: AppTest) -> dict[str, int]:
-    table = next(df.value for df in at.dataframe if "Subject" in df.value.columns)
-    return dict(zip(table["Subject"], table["Mentions"].astype(int), strict=True))
+def table_with(at: AppTest, column: str) -> Any:
+    found = [df.value for df in at.dataframe if column in df.value.columns]
+    assert found, f"no table with {column!r}"
+    return found[0]
 
 
 def chart_specs(at: AppTest) -> list[dict[str, Any]]:
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
 
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def attack_buckets(now: datetime) -> int:
+    """The attack alerts of the scenario: one per 15-minute bucket its minutes touch."""
+    return sum(1 for r in alert_rows(now) if r[1] == "attack")
+
+
 # --- Now -----------------------------------------------------------------------------------
 
 
-def test_now_shows_the_last_hour_by_subject(filled_warehouse: str, dashboard_env: Any) -> None:
+def test_now_says_what_is_happening(filled_warehouse: str, dashboard_env: Any) -> None:
     at = open_page(filled_warehouse, dashboard_env)
 
     assert at.title[0].value == "Buzz right now"
+    # The one sentence a newcomer reads first, then what to do.
+    summary = at.error[0].value
+    assert summary.startswith(f"**{ATTACK_SENTENCE}**")
+    assert "mark the alert handled on the Alerts page" in summary
+
     mentions = metric(at, "Mentions, last 1 h")
-    assert mentions.value == "260"
-    assert mentions.delta == "+200 (+333%)"  # 60 in the hour before
-    assert metric(at, "Unique authors, last 1 h").value == "17"
-    top = metric(at, "Top hashtag")
-    assert (top.value, top.delta) == ("#kimforsenate", "170 uses")
-    assert metric(at, "Newest mention").value.endswith("min ago")
-    assert subject_counts(at) == EXPECTED_1H
+    assert mentions.value == str(MENTIONS_1H)
+    assert mentions.delta == f"+{MENTIONS_1H - MENTIONS_PREVIOUS_HOUR} (+500%)"
+    assert metric(at, "Share of voice, Jordan Kim").value == "70%"
+    assert metric(at, "Negative, Jordan Kim").value == "25%"
+    opened = metric(at, "Open alerts, 24 h")
+    # Unhandled: the attack bucket(s), the Reyes spike, a question, a validator, a surge.
+    assert opened.value == str(ALERTS_TOTAL - 1 + attack_buckets(datetime.now(UTC)))
+    assert opened.delta == f"{attack_buckets(datetime.now(UTC))} critical"
 
-    specs = chart_specs(at)
-    assert len(specs) == 1 and "Mentions per minute" in json.dumps(specs[0])
-    newest = next(df.value for df in at.dataframe if "text" in df.value.columns)
-    assert len(newest) == 20
-    assert newest["occurred_at"].is_monotonic_decreasing
+    per_subject = table_with(at, "negative_share")
+    assert dict(zip(per_subject["name"], per_subject["mentions"].astype(int), strict=True)) == {
+        "Jordan Kim": KIM_1H,
+        "Dana Reyes": REYES_1H,
+        "Riverline transit": TRANSIT_1H,
+        "Affordable housing": 0,
+    }
+
+    # The buzz chart marks spikes and attacks; share of voice is its own bar chart.
+    specs = json.dumps(chart_specs(at))
+    assert "Mentions per minute" in specs and "datum.attack == 1" in specs
+    assert "Share of voice" in specs
+    # Each spike's reasons are one click away, the attack's already open.
+    labels = [e.label for e in at.expander]
+    assert any("Attack on Jordan Kim · 5× normal volume, 80% negative" in x for x in labels)
+    assert any("Spike: Dana Reyes · 8× normal volume, 12% negative" in x for x in labels)
+    text = markdown_text(at)
+    assert "\\#kimscandal (30 posts, 0 before)" in text
+    assert "“debate” (7 posts, 0 before)" in text
+    assert "[open](https://x.example/kimfan0/status/83)" in text
+    # Newest alerts, newest first, with subject names rather than ids.
+    assert "Possible attack on Jordan Kim: 10 a minute vs 2.0 usual" in text
+    newest = table_with(at, "text")
+    assert len(newest) == 20 and newest["occurred_at"].is_monotonic_decreasing
     assert at.query_params["window"] == "1h"
-    assert not at.error
 
 
-def test_now_window_comes_from_and_goes_to_the_url(
+def test_now_filters_come_from_the_url_and_are_shared(
     filled_warehouse: str, dashboard_env: Any
 ) -> None:
-    dashboard_env.setenv("BUZZ_CLICKHOUSE_URL", filled_warehouse)
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.query_params["window"] = "15m"
-    at.run()
-    assert not at.exception
-    assert metric(at, "Mentions, last 15 min").value == "80"
-    assert subject_counts(at) == EXPECTED_15M
+    at = open_page(filled_warehouse, dashboard_env, window="15m", subject=["reyes"])
+    # Dana Reyes, one a minute from 2 to 14 minutes ago: 13, or 12 if a minute has ticked
+    # over since the module seeded the warehouse.
+    assert metric(at, "Mentions, last 15 min").value in ("13", "12")
+    assert list(table_with(at, "negative_share")["name"]) == ["Dana Reyes"]
+    # The summary still speaks for the whole campaign.
+    assert at.error[0].value.startswith(f"**{ATTACK_SENTENCE}**")
 
-    at.segmented_control(key="now_window").set_value("24h").run()
-    assert at.query_params["window"] == "24h"
-    assert metric(at, "Mentions, last 24 h").value == str(260 + 60)
-    assert "Mentions per 15 minutes" in json.dumps(chart_specs(at)[0])
+    at.segmented_control(key="now_window").set_value("6h").run()
+    assert at.query_params["window"] == "6h"
+    assert "Mentions per 5 minutes" in json.dumps(chart_specs(at))
+    # Another page opens on the same window.
+    at.switch_page("views/signups.py").run()
+    assert metric(at, "Signups, last 6 h").value == "11"
+    assert at.query_params["window"] == "6h"
 
 
 def test_now_on_an_empty_warehouse_says_how_to_start(
@@ -224,25 +187,6 @@ def test_now_on_an_empty_warehouse_says_how_to_start(
         assert not at.error and not at.metric
     finally:
         seed_warehouse(client, datetime.now(UTC))
-
-
-# --- Health --------------------------------------------------------------------------------
-
-
-def test_health_shows_writes_and_dead_letters(filled_warehouse: str, dashboard_env: Any) -> None:
-    at = open_page(filled_warehouse, dashboard_env, "health")
-
-    assert at.title[0].value == "Pipeline health"
-    assert metric(at, "Written, last hour").value == "260"
-    assert metric(at, "Mentions stored").value == str(EXPECTED_STORED)
-    dead = metric(at, "Dead letters, last 24 h")
-    assert (dead.value, dead.delta) == ("2", "2 in all")
-    assert "The pipeline is writing" in at.success[0].value
-
-    table = next(df.value for df in at.dataframe if "reason" in df.value.columns)
-    assert table["reason"].tolist() == DEAD_REASONS[::-1]  # newest first
-    assert table["came_from"].tolist() == ["x", "buzz.mentions #2 @17"]
-    assert len(chart_specs(at)) == 1
 
 
 # --- Explore -------------------------------------------------------------------------------
@@ -268,7 +212,7 @@ def test_explore_runs_a_query_and_offers_csv(filled_warehouse: str, dashboard_en
         "FROM buzz.mentions FINAL WHERE occurred_at >= now() - INTERVAL 1 HOUR "
         "GROUP BY minute ORDER BY minute;",
     )
-    assert len(at.dataframe[0].value) == len(RECENT_MINUTES)
+    assert len(at.dataframe[0].value) == 45  # minutes 1 to 45 ago hold mentions
     assert len(chart_specs(at)) == 1
     assert at.get("download_button")
 
@@ -297,7 +241,7 @@ def test_explore_explains_a_bad_query(filled_warehouse: str, dashboard_env: Any)
 # --- Warehouse down ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("page", [None, "health", "explore"])
+@pytest.mark.parametrize("page", PAGES)
 def test_unreachable_warehouse_is_explained(
     dashboard_env: Any, page: str | None, unused_port: int
 ) -> None:

@@ -1,7 +1,8 @@
-"""Health: is the pipeline writing, and what input could it not use (dead letters)?
+"""Health: is the pipeline writing, is the worker keeping up, what could it not use, and how is
+each source doing?
 
 Answers "is the dashboard stale because nothing is happening, or because something broke?"
-at a glance; refreshes on its own like the Now page.
+at a glance; refreshes on its own like the other pages.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, queries, ui
+from dashboard import charts, ui
+from dashboard import queries as q
 from dashboard.queries import WarehouseUnavailable
+from dashboard.queries.consumer_lag import WORKER_GROUP, LagReport
 
 # The sink writes at least every few seconds while sources run; minutes of silence mean a
 # stopped worker or source, not a quiet news day at the demo rate.
 STALE_AFTER = timedelta(minutes=5)
+# Words, not emoji: emoji fonts are missing on many servers and kiosk browsers.
+STATUS_WORDS = {"running": "running", "stopped": "stopped", "error": "ERROR"}
 
 
 def status_banner(fresh: pd.Series) -> None:
@@ -39,6 +44,86 @@ def status_banner(fresh: pd.Series) -> None:
         )
 
 
+def per_second(events: pd.DataFrame, minutes: int) -> float:
+    """Mean events per second over the last ``minutes`` whole minutes, all topics together."""
+    last = events["minute"].max()
+    recent = events[events["minute"] > last - pd.Timedelta(minutes=minutes)]
+    return float(recent["events"].sum()) / (minutes * 60)
+
+
+def sources_table(sources: pd.DataFrame | None) -> None:
+    st.markdown("**Sources**")
+    if sources is None:
+        st.info(
+            "This warehouse has no source reports yet (table `buzz.source_status` is missing). "
+            "Run `buzz migrate` after upgrading; sources then report here.",
+            icon=":material/info:",
+        )
+        return
+    if sources.empty:
+        st.caption("No source has reported yet. Start one with `buzz source run NAME`.")
+        return
+    for row in sources[sources["status"] == "error"].itertuples(index=False):
+        st.error(
+            f"**{row.source}/{row.instance}** is failing ({ui.ago(row.last_error_at)}): "
+            f"{row.last_error}",
+            icon=":material/error:",
+        )
+    shown = sources.assign(
+        status=sources["status"].map(lambda s: STATUS_WORDS.get(s, s)),
+        success=sources["last_success_at"].map(ui.ago),
+        error_at=sources["last_error_at"].map(lambda t: "" if pd.isna(t) else ui.ago(t)),
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_order=[
+            "source",
+            "instance",
+            "status",
+            "success",
+            "events_total",
+            "dead_letters_total",
+            "error_at",
+            "last_error",
+        ],
+        column_config={
+            "source": st.column_config.TextColumn("Source"),
+            "instance": st.column_config.TextColumn("Instance"),
+            "status": st.column_config.TextColumn("Status"),
+            "success": st.column_config.TextColumn("Last success"),
+            "events_total": st.column_config.NumberColumn("Events", format="compact"),
+            "dead_letters_total": st.column_config.NumberColumn("Rejected"),
+            "error_at": st.column_config.TextColumn("Last error"),
+            "last_error": st.column_config.TextColumn("Error", width="large"),
+        },
+    )
+
+
+def lag_table(report: LagReport) -> None:
+    st.markdown(f"**Worker lag** (group `{WORKER_GROUP}`)")
+    if report.problem:
+        st.warning(
+            report.problem + " Consumer lag cannot be shown; the rest of this page "
+            "comes from the warehouse.",
+            icon=":material/cloud_off:",
+        )
+        return
+    st.dataframe(
+        report.partitions,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "topic": st.column_config.TextColumn("Topic"),
+            "partition": st.column_config.NumberColumn("Partition", width="small"),
+            "committed": st.column_config.NumberColumn("Done"),
+            "end": st.column_config.NumberColumn("Written"),
+            "lag": st.column_config.NumberColumn("Behind", help="Messages not yet processed"),
+        },
+    )
+
+
 def dead_letters_table(latest: pd.DataFrame) -> None:
     tz = ui.viewer_timezone()
     st.dataframe(
@@ -56,19 +141,28 @@ def dead_letters_table(latest: pd.DataFrame) -> None:
     )
 
 
-def live(url: str) -> None:
+def live(url: str, bootstrap: str) -> None:
     try:
-        data = queries.load_health(url)
+        data = q.load_health(url)
     except WarehouseUnavailable as exc:
         ui.show_unavailable(exc)
-    fresh = data["freshness"].iloc[0]
-    dead = data["dead_counts"].iloc[0]
-    written = data["written"]
+    lag = q.load_consumer_lag(bootstrap)
+    fresh, dead, events = data["freshness"].iloc[0], data["dead_counts"].iloc[0], data["events"]
 
     status_banner(fresh)
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Newest row written", ui.ago(fresh["newest_written"]), **ui.CARD)
-    m2.metric("Written, last hour", f"{int(written['rows'].sum()):,}", **ui.CARD)
+    m1.metric(
+        "Events per second",
+        f"{per_second(events, 5):.1f}",
+        help="Rows written per second over the last 5 minutes, all topics",
+        **ui.CARD,
+    )
+    m2.metric(
+        "Worker behind by",
+        "unknown" if lag.problem else f"{lag.total:,} messages",
+        help="Messages on the topics not yet processed by the worker",
+        **ui.CARD,
+    )
     m3.metric("Mentions stored", f"{int(fresh['total']):,}", **ui.CARD)
     m4.metric(
         "Dead letters, last 24 h",
@@ -79,11 +173,17 @@ def live(url: str) -> None:
         help="Input that could not be used; nothing bad is dropped silently",
         **ui.CARD,
     )
-
-    if written["rows"].sum() == 0:
+    if events["events"].sum() == 0:
         st.caption("Nothing was written in the last hour.")
     else:
-        st.altair_chart(charts.written_chart(written), width="stretch", key="health_chart")
+        chart = events.assign(per_second=events["events"] / 60)
+        st.altair_chart(charts.events_chart(chart), width="stretch", key="health_chart")
+
+    sources_col, lag_col = st.columns([3, 2], gap="large")
+    with sources_col:
+        sources_table(data["sources"])
+    with lag_col:
+        lag_table(lag)
 
     st.subheader("Latest dead letters", divider="gray")
     latest = data["dead_latest"]
@@ -96,12 +196,14 @@ def live(url: str) -> None:
 def render() -> None:
     conf = ui.settings()
     st.title("Pipeline health")
-    where = queries.display_url(conf.warehouse_url)
     st.caption(
-        f"Warehouse `{where}`. Updates every {conf.dashboard_refresh_seconds:g} s; "
-        f"times in {ui.timezone_label(ui.viewer_timezone())}."
+        f"Warehouse `{q.display_url(conf.warehouse_url)}`, broker `{conf.bootstrap_servers}`. "
+        f"Updates every {conf.dashboard_refresh_seconds:g} s; times in "
+        f"{ui.timezone_label(ui.viewer_timezone())}."
     )
-    st.fragment(run_every=conf.dashboard_refresh_seconds)(live)(conf.warehouse_url)
+    st.fragment(run_every=conf.dashboard_refresh_seconds)(live)(
+        conf.warehouse_url, conf.bootstrap_servers
+    )
 
 
 if __name__ == "__main__":
