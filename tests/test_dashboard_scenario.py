@@ -388,7 +388,7 @@ def alert_rows(now: datetime) -> list[list[Any]]:
             "validator_first",
             "kim",
             "info",
-            "First post from validator ray-okafor-teamsters-local-27",
+            "First post from validator Ray Okafor (Teamsters Local 27)",
             now - timedelta(minutes=30),
             json.dumps({"validator": "ray-okafor-teamsters-local-27", "post_id": "x:v2"}),
             ["https://x.example/rayokafor27/status/v2"],

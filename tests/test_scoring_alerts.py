@@ -86,3 +86,15 @@ def test_parts_cannot_bleed_into_each_other() -> None:
     assert alert_id("spike", "kim", "\ud800") == alert_id(
         "spike", "kim", "\ud800"
     )  # lone surrogate
+
+
+def test_validator_alerts_read_the_name_staff_know_and_keep_the_key() -> None:
+    at = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    alert = validator_first_alert(
+        "ray-okafor", "kim", "x:9", at, "https://x.example/9", "Ray Okafor (Teamsters)"
+    )
+    assert alert.title == "First post from validator Ray Okafor (Teamsters)"
+    assert alert.explanation["validator"] == "ray-okafor"
+    unnamed = validator_first_alert("ray-okafor", "kim", "x:9", at, "https://x.example/9")
+    assert unnamed.title == "First post from validator ray-okafor"
+    assert unnamed.alert_id == alert.alert_id  # the name is presentation only

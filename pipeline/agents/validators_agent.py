@@ -168,14 +168,20 @@ class CascadeTracker:
             return []
         members = await self._members(roots)
         alerts: list[Alert] = []
+        names = {validator_key(v): v.name for v in ctx.campaign.validators}
         for key, m in new_validators(roots, ctx.validators, self.known):
-            alerts.append(validator_first_alert(key, subjects[m.event_id], m.event_id,
-                                                m.occurred_at, m.url))  # fmt: skip
+            first = validator_first_alert(
+                key, subjects[m.event_id], m.event_id, m.occurred_at, m.url, names.get(key, "")
+            )
+            alerts.append(first)
         changed = []
         for root in roots:
             row, reach, reasons = reach_row(root, members, subjects[root.event_id], ctx.validators)
             if reasons:
-                alerts.append(cascade_alert(reach, reasons, row[3], root.occurred_at, root.url))
+                name = names.get(reach.validator or "", "")
+                alerts.append(
+                    cascade_alert(reach, reasons, row[3], root.occurred_at, root.url, name)
+                )
             if self.last.get(root.event_id) != self._comparable(row):
                 changed.append(row)
         await write(self.sink, "buzz.validator_reach", changed, REACH_COLUMNS,

@@ -107,14 +107,15 @@ def spike_alert(spike: Spike, explanation: SpikeExplanation | None = None) -> Al
 
 
 def validator_first_alert(
-    validator: str, subject: str, post_id: str, at: datetime, url: str
+    validator: str, subject: str, post_id: str, at: datetime, url: str, name: str = ""
 ) -> Alert:
+    """``validator`` is the stable key; ``name`` (from the campaign file) is what staff read."""
     return Alert(
         kind="validator_first",
         subject=subject,
         key=post_id,
         severity="info",
-        title=f"First post from validator {validator}",
+        title=f"First post from validator {name or validator}",
         at=at,
         explanation={"validator": validator, "post_id": post_id},
         example_urls=_urls([url]),
@@ -122,14 +123,20 @@ def validator_first_alert(
 
 
 def cascade_alert(
-    reach: ValidatorReach, reasons: Sequence[str], subject: str, at: datetime, url: str
+    reach: ValidatorReach,
+    reasons: Sequence[str],
+    subject: str,
+    at: datetime,
+    url: str,
+    name: str = "",
 ) -> Alert:
+    who = name or reach.validator or "a validator"
     return Alert(
         kind="cascade",
         subject=subject,
         key=reach.root_id,
         severity="warning",
-        title=f"Post by {reach.validator or 'a validator'} is taking off: {'; '.join(reasons)}",
+        title=f"Post by {who} is taking off: {'; '.join(reasons)}",
         at=at,
         explanation={"reach": _plain(reach), "reasons": list(reasons)},
         example_urls=_urls([url]),
