@@ -90,8 +90,15 @@ def thread_subject(posts: Sequence[ThreadPost], matcher: SubjectMatcher) -> str:
     return ids[0] if ids else ""
 
 
+def golden(m: ThreadMetrics, campaign: Campaign) -> bool:
+    t = campaign.thresholds
+    return is_golden_thread(
+        m, min_quality=t.golden_min_quality, min_transactions=t.golden_min_transactions
+    )
+
+
 def thread_score_row(
-    thread_id: str, posts: Sequence[ThreadPost], m: ThreadMetrics, subject: str
+    thread_id: str, posts: Sequence[ThreadPost], m: ThreadMetrics, subject: str, is_golden: bool
 ) -> list[Any]:
     first = min(posts, key=lambda p: (p.parent_id is not None, p.occurred_at, p.post_id))
     open_q = [q.asked_at for q in m.questions if q.answered_at is None]
@@ -100,7 +107,7 @@ def thread_score_row(
         max(p.occurred_at for p in posts), m.posts, m.participants, m.substantive_posts,
         m.transactions, m.back_and_forth, m.links_added, len(m.questions),
         m.questions_answered, min(open_q) if open_q else None, m.low_effort_share,
-        m.mean_substance, m.quality, int(is_golden_thread(m)),
+        m.mean_substance, m.quality, int(is_golden),
     ]  # fmt: skip
 
 
@@ -110,7 +117,7 @@ def thread_alerts(
 ) -> list[Alert]:  # fmt: skip
     """Golden thread and unanswered questions of one thread (pure)."""
     out = []
-    if is_golden_thread(m):
+    if golden(m, campaign):
         first = min(posts, key=lambda p: (p.parent_id is not None, p.occurred_at, p.post_id))
         out.append(golden_thread_alert(thread_id, subject, m, first.occurred_at, first.url))
     after = timedelta(minutes=campaign.thresholds.unanswered_question_minutes)
@@ -140,7 +147,7 @@ async def score_threads_now(
     for tid, posts in sorted(threads.items()):
         m = thread_metrics(posts)
         subject = thread_subject(posts, ctx.matcher)
-        rows.append(thread_score_row(tid, posts, m, subject))
+        rows.append(thread_score_row(tid, posts, m, subject, golden(m, ctx.campaign)))
         alerts += thread_alerts(tid, posts, m, subject, ctx.campaign, now)
     await write(sink, "buzz.thread_scores", rows, THREAD_SCORE_COLUMNS,
                 content_token("thread_scores", rows))  # fmt: skip

@@ -36,9 +36,11 @@ class DemoConfig(StreamingConfig):
         True,
         description="Pace to the wall clock (occurred_at = now); off: simulated time, no waits",
     )
-    mentions_share: float = Field(0.7, ge=0)
-    threads_share: float = Field(0.2, ge=0)
-    signups_share: float = Field(0.1, ge=0)
+    # A campaign hears far more mentions than it gets forum posts or signups; at the default
+    # 20 events/s this is about 70 forum posts and 50 signups a minute, plenty to watch.
+    mentions_share: float = Field(0.9, ge=0)
+    threads_share: float = Field(0.06, ge=0)
+    signups_share: float = Field(0.04, ge=0)
     spikes: bool = Field(True, description="Script an attack story now and then")
     first_spike_after: float = Field(75.0, ge=0, description="Seconds before the first attack")
     spike_every: float = Field(600.0, ge=0, description="Seconds between attacks (0: only one)")

@@ -47,7 +47,8 @@ class Forum:
     def post(self) -> ThreadPost:
         sim = self.sim
         live = [t for t in self.threads[-12:] if t.answerable]
-        if len(live) < 3 or sim.rng.random() < 0.08:
+        # New threads are rarer than replies: a forum has a few busy conversations at a time.
+        if len(live) < 3 or sim.rng.random() < 0.04:
             return self._open()
         # Recent activity draws replies: a conversation in progress keeps going.
         weights = [math.exp(-(sim.t - t.last_t) / 240.0) + 0.05 for t in live]
