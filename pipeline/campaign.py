@@ -37,7 +37,7 @@ class Thresholds(BaseModel):
     attack_negative_share: float = Field(0.35, gt=0, le=1)
     unanswered_question_minutes: int = Field(60, gt=0)
     # A golden thread is one worth a staff reply: rare on purpose, or the alert feed drowns.
-    golden_min_quality: float = Field(0.55, ge=0, le=1)
+    golden_min_quality: float = Field(0.6, ge=0, le=1)
     golden_min_transactions: int = Field(5, ge=1)
 
 

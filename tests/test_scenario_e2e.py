@@ -130,6 +130,8 @@ def golden_thread() -> list[ThreadPost]:
          "according to the city: https://city.example/zoning")  # fmt: skip
     d = ("But how will that be funded? The 2025 budget had $40M for housing, however that "
          "was already spent on the shelters.")  # fmt: skip
+    e = ("The plan funds it from the Riverline land sales, about $25M a year according to the "
+         "council's estimate: https://city.example/land-sales")  # fmt: skip
     return [
         _post("golden", "g1", "ana", q, t, title=title),
         _post("golden", "g2", "ben", a, t + timedelta(minutes=1), "g1", title),
@@ -137,6 +139,7 @@ def golden_thread() -> list[ThreadPost]:
         _post("golden", "g4", "ben", c, t + timedelta(minutes=3), "g3", title),
         _post("golden", "g5", "ana", d, t + timedelta(minutes=4), "g4", title),
         _post("golden", "g6", "cat", "Great post!", t + timedelta(minutes=5), "g1", title),
+        _post("golden", "g7", "ben", e, t + timedelta(minutes=6), "g5", title),
     ]
 
 
@@ -307,12 +310,15 @@ def check_scores(snap: dict[str, Any]) -> None:
     assert reach.cascade_audience == 7000 and reach.depth == 3
 
     golden = thread_metrics(golden_thread())
-    assert is_golden_thread(golden)
+    t = CAMPAIGN.thresholds
+    assert is_golden_thread(
+        golden, min_quality=t.golden_min_quality, min_transactions=t.golden_min_transactions
+    )
     assert snap["threads"] == [
-        (f"{RUN}-golden", 6, golden.transactions, round(golden.quality, 6), 1),
+        (f"{RUN}-golden", 7, golden.transactions, round(golden.quality, 6), 1),
         (f"{RUN}-open", 2, 0, round(thread_metrics(unanswered()).quality, 6), 0),
     ]
-    assert snap["post_scores"] == [(8,)]
+    assert snap["post_scores"] == [(9,)]  # 7 posts in the golden thread, 2 in the open one
     assert snap["attribution"] == [
         ("channel", "referral", 40),
         ("thread", f"{RUN}-golden", 1),
