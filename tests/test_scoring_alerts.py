@@ -98,3 +98,13 @@ def test_validator_alerts_read_the_name_staff_know_and_keep_the_key() -> None:
     unnamed = validator_first_alert("ray-okafor", "kim", "x:9", at, "https://x.example/9")
     assert unnamed.title == "First post from validator ray-okafor"
     assert unnamed.alert_id == alert.alert_id  # the name is presentation only
+
+
+def test_spike_titles_name_the_subject_as_the_campaign_does() -> None:
+    spike = Spike("kim", "candidate", datetime(2026, 11, 27, 6, 38, tzinfo=UTC), 1560, 471.4,
+                  15.0, 0.43, True)  # fmt: skip
+    assert spike_alert(spike, None, "Jordan Kim").title == (
+        "Possible attack on Jordan Kim: 1560 a minute vs 471.4 usual"
+    )
+    assert spike_alert(spike).title.startswith("Possible attack on kim:")
+    assert spike_alert(spike, None, "Jordan Kim").alert_id == spike_alert(spike).alert_id

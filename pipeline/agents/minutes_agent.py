@@ -228,9 +228,11 @@ class MinuteCloser:
         signups = [(r[0], _utc(r[1]), int(r[2])) for r in signup_aggs if _utc(r[1]) <= through]
         closed = close_minutes(buzz, signups, self.state, self.ctx.campaign)
         alerts: list[Alert] = []
+        names = {sub.id: sub.name for sub in self.ctx.campaign.subjects}
         for a in closed.spikes:
             assert a.spike is not None
-            alerts.append(spike_alert(a.spike, await self._explain(a.spike.subject_id, a.row)))
+            why = await self._explain(a.spike.subject_id, a.row)
+            alerts.append(spike_alert(a.spike, why, names.get(a.spike.subject_id, "")))
         for a in closed.surges:
             exp = a.expected.mean if a.expected else 0.0
             channel = a.row.subject_id.removeprefix(SIGNUP_PREFIX)

@@ -86,10 +86,11 @@ def _urls(urls: Sequence[str], limit: int = 5) -> tuple[str, ...]:
     return tuple(dict.fromkeys(u for u in urls if u))[:limit]
 
 
-def spike_alert(spike: Spike, explanation: SpikeExplanation | None = None) -> Alert:
+def spike_alert(spike: Spike, explanation: SpikeExplanation | None = None, name: str = "") -> Alert:
     """A spike, or an attack when the spike flagged one (keyed by its 15-minute bucket).
 
     The bucket (not the minute) is the key, so a spike lasting several minutes is one alert.
+    ``name`` is the subject as staff know it (campaign file); the id is used without it.
     """
     kind: AlertKind = "attack" if spike.attack else "spike"
     severity: Severity = "critical" if spike.attack else ("warning" if spike.z >= 6 else "info")
@@ -99,7 +100,8 @@ def spike_alert(spike: Spike, explanation: SpikeExplanation | None = None) -> Al
         subject=spike.subject_id,
         key=time_bucket(spike.minute),
         severity=severity,
-        title=f"{what} {spike.subject_id}: {spike.mentions} a minute vs {spike.expected:.1f} usual",
+        title=f"{what} {name or spike.subject_id}: {spike.mentions} a minute vs "
+        f"{spike.expected:.1f} usual",
         at=spike.minute,
         explanation={"spike": _plain(spike), "why": _plain(explanation) if explanation else {}},
         example_urls=_urls([e.url for e in explanation.examples] if explanation else []),
