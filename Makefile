@@ -28,6 +28,7 @@ browser:
 lint: install
 	$(BIN)/ruff check pipeline dashboard tests bench
 	$(BIN)/ruff format --check pipeline dashboard tests bench
+	$(BIN)/mypy pipeline dashboard
 
 test: install browser lint
 	$(BIN)/pytest
