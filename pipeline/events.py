@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 SCHEMA_VERSION = 1
+M = TypeVar("M", bound=BaseModel)
 
 
 def utcnow() -> datetime:
@@ -204,24 +205,32 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def decode(topic: str, raw: bytes | None) -> _Event:
-    """Parse and validate the bytes of a message on ``topic``; raise InvalidEvent with why."""
-    model = EVENT_TYPES[topic]
-    if raw is None:
-        raise InvalidEvent("empty message (no value)")
-    try:
-        data: Any = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidEvent(f"not JSON: {exc}") from None
+def validate_object(model: type[M], data: Any, *, version_optional: bool = False) -> M:
+    """Validate a decoded JSON value against ``model``; raise InvalidEvent with why.
+
+    ``version_optional`` treats a missing ``schema_version`` as the current one (history
+    imports written by hand); a wrong one is always refused.
+    """
     if not isinstance(data, dict):
         raise InvalidEvent(f"expected a JSON object, got {type(data).__name__}")
-    version = data.get("schema_version")
+    version = data.get("schema_version", SCHEMA_VERSION if version_optional else None)
     if version != SCHEMA_VERSION:
         raise InvalidEvent(f"unsupported schema_version {version!r} (expected {SCHEMA_VERSION})")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidEvent(describe_validation_error(exc)) from None
+
+
+def decode(topic: str, raw: bytes | None) -> _Event:
+    """Parse and validate the bytes of a message on ``topic``; raise InvalidEvent with why."""
+    if raw is None:
+        raise InvalidEvent("empty message (no value)")
+    try:
+        data: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEvent(f"not JSON: {exc}") from None
+    return validate_object(EVENT_TYPES[topic], data)
 
 
 class SourceStatus(BaseModel):

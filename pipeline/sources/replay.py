@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import IO, Annotated, Any, ClassVar
 
 import orjson
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import NoDecode
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from pipeline.events import EVENT_TYPES, SCHEMA_VERSION, DeadLetter, describe_validation_error
+from pipeline.events import EVENT_TYPES, DeadLetter, InvalidEvent, validate_object
 from pipeline.sources.base import SourceConfig, StreamingConfig, StreamingSource
 from pipeline.sources.emitter import Record
 from pipeline.sources.retry import FatalError
@@ -42,8 +42,8 @@ from pipeline.sources.retry import FatalError
 TOPICS: dict[str, type[BaseModel]] = {**EVENT_TYPES, DeadLetter.topic: DeadLetter}
 
 
-class Invalid(ValueError):
-    """A record that cannot be replayed; its message is the dead letter's reason."""
+# A record that cannot be replayed; its message is the dead letter's reason.
+Invalid = InvalidEvent
 
 
 class ReplayConfig(StreamingConfig):
@@ -79,15 +79,7 @@ def validate(topic: str, value: Any) -> Any:
     model = TOPICS.get(topic)
     if model is None:
         raise Invalid(f"unknown topic {topic!r}")
-    if not isinstance(value, dict):
-        raise Invalid(f"expected a JSON object, got {type(value).__name__}")
-    version = value.get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
-        raise Invalid(f"unsupported schema_version {version!r} (expected {SCHEMA_VERSION})")
-    try:
-        return model.model_validate(value)
-    except ValidationError as exc:
-        raise Invalid(describe_validation_error(exc)) from None
+    return validate_object(model, value, version_optional=True)
 
 
 def parse_jsonl(line: bytes, default_topic: str | None) -> tuple[str, Any]:
