@@ -6,8 +6,10 @@ real ``buzz worker``, then:
 1. latency: sends mentions at a steady rate below capacity and reports event-to-queryable
    latency (``sunk_at - ingested_at``, both stamped on this machine's clock) p50/p95/p99;
 2. throughput: sends N mentions as fast as the producer can and reports events/s from the
-   first send to the last row being queryable;
-3. ceiling: a plain aiokafka consumer decoding the same N messages with orjson.
+   first send to the last row being queryable (the producer competes for the same cores);
+3. drain: stops the worker, queues N more mentions, restarts it and reports the rate at which
+   it writes the backlog (first written batch to last), with no producer running;
+4. ceiling: a plain aiokafka consumer decoding the same messages with orjson.
 
 Figures only; nothing here asserts a speed.
 """
@@ -190,7 +192,7 @@ def main(n: int = 50_000, latency_rate: float = 500.0, latency_seconds: float = 
         _wait_rows(client, "warm", 100, 120)
 
         n_lat = int(latency_rate * latency_seconds)
-        console.print(f"[1/3] latency: {n_lat:,} mentions at {latency_rate:g}/s ...")
+        console.print(f"[1/4] latency: {n_lat:,} mentions at {latency_rate:g}/s ...")
         _produce(bootstrap, "lat", n_lat, latency_rate)
         _wait_rows(client, "lat", n_lat, 300)
         q = (
@@ -199,18 +201,36 @@ def main(n: int = 50_000, latency_rate: float = 500.0, latency_seconds: float = 
         )
         p50, p95, p99 = client.query(q).result_rows[0][0]
 
-        console.print(f"[2/3] throughput: {n:,} mentions as fast as possible ...")
+        console.print(f"[2/4] throughput: {n:,} mentions as fast as possible ...")
         t0 = _produce(bootstrap, "tp", n, None)
         t_send = time.monotonic() - t0
         t_done = _wait_rows(client, "tp", n, 900) - t0
-        console.print("[3/3] ceiling: plain aiokafka consumer decoding the same topic ...")
-        total = n + n_lat + 100
+        console.print(f"[3/4] drain: {n:,} mentions queued while the worker is stopped ...")
+        wk.stop()  # SIGTERM: the worker commits and leaves the group
+        _produce(bootstrap, "drain", n, None)
+        wk = spawn("worker", "worker", extra=worker_env)
+        _wait_rows(client, "drain", n, 900)
+        # From the first batch written to the last: the rows after the first batch, over that span.
+        q = (
+            "WITH d AS (SELECT sunk_at FROM buzz.mentions WHERE event_id LIKE 'bench:drain:%')"
+            " SELECT countIf(sunk_at > (SELECT min(sunk_at) FROM d)),"
+            " dateDiff('millisecond', min(sunk_at), max(sunk_at)) FROM d"
+        )
+        after_first, span_ms = client.query(q).result_rows[0]
+        drain_s = max(int(span_ms), 1) / 1000
+        drain_rate = int(after_first) / drain_s
+        console.print("[4/4] ceiling: plain aiokafka consumer decoding the same topic ...")
+        total = 2 * n + n_lat + 100
         ceiling = asyncio.run(_ceiling(bootstrap, total))
 
         console.print("\n[bold]results[/]")
         console.print(
             f"  end to end (broker -> worker -> warehouse): {n / t_done:,.0f} events/s "
             f"({n:,} in {t_done:.1f} s; producer alone took {t_send:.1f} s)"
+        )
+        console.print(
+            f"  draining a backlog (no producer competing): {drain_rate:,.0f} events/s "
+            f"({after_first:,} rows written in the {drain_s:.1f} s after the first batch)"
         )
         console.print(
             f"  event-to-queryable latency at {latency_rate:g}/s: "
