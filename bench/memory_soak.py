@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,13 +23,9 @@ from pathlib import Path
 
 import psutil
 
+from pipeline.netutil import free_port
+
 ROLES = ("broker", "warehouse", "worker", "dashboard", "demo")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def role(p: psutil.Process) -> str | None:

@@ -7,32 +7,19 @@ is set by the flags here, so that holds even where that file was not installed.
 
 from __future__ import annotations
 
-import errno
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
 
+from pipeline.netutil import port_in_use
 from pipeline.settings import get_settings
 
 APP = Path(__file__).resolve().parent / "app.py"
 # Local only by default: the dashboard has no login, so it is not offered to the network
 # unless BUZZ_DASHBOARD_HOST says so (containers set 0.0.0.0 and publish the port).
 ADDRESS = "127.0.0.1"
-
-
-def port_in_use(address: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((address, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return True
-            raise
-    return False
 
 
 def streamlit_command(port: int, address: str = ADDRESS) -> list[str]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -30,15 +29,10 @@ from clickhouse_connect.driver.client import Client
 from rich.console import Console
 
 from pipeline.events import Author, Engagement, Mention
+from pipeline.netutil import can_connect, free_port
 from pipeline.topics import MENTIONS
 
 console = Console(highlight=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def synthetic_mention(i: int, run: str) -> bytes:
@@ -139,7 +133,7 @@ def main(n: int = 50_000, latency_rate: float = 500.0, latency_seconds: float = 
     from pipeline.warehouse.client import get_client
 
     tmp = Path(tempfile.mkdtemp(prefix="buzz-bench-"))
-    kport, wport, webport = _free_port(), _free_port(), _free_port()
+    kport, wport, webport = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUZZ_")}
     env |= {
         "BUZZ_DATA_DIR": str(tmp),
@@ -174,7 +168,7 @@ def main(n: int = 50_000, latency_rate: float = 500.0, latency_seconds: float = 
             f"{latency_seconds:g} s; data in {tmp}"
         )
         b = spawn("broker", "broker")
-        wait(b, lambda: _port(kport), "broker")
+        wait(b, lambda: can_connect("127.0.0.1", kport), "broker")
         w = spawn("warehouse", "warehouse")
         wait(w, lambda: _http_ok(wurl + "/ping"), "warehouse")
         client = get_client(url=wurl)
@@ -244,9 +238,3 @@ def main(n: int = 50_000, latency_rate: float = 500.0, latency_seconds: float = 
     finally:
         for c in reversed(children):
             c.stop()
-
-
-def _port(port: int) -> bool:
-    from pipeline.netutil import can_connect
-
-    return can_connect("127.0.0.1", port)

@@ -48,7 +48,12 @@ def run_broker(host: str | None = None, port: int | None = None) -> int:
     settings = get_settings()
     host = host or settings.broker_host
     port = port or settings.broker_port
-    if port_in_use(host, port):
+    try:
+        taken = port_in_use(host, port)
+    except OSError as exc:
+        print(f"buzz broker: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    if taken:
         print(
             f"buzz broker: port {port} on {host} is already in use "
             "(another broker?); set BUZZ_BROKER_PORT or --port",

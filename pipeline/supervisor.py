@@ -142,7 +142,13 @@ class Supervisor:
         if s.embedded_warehouse:
             wanted.append(("BUZZ_WAREHOUSE_PORT", s.warehouse_host, s.warehouse_port))
         for name, host, port in wanted:
-            if port_in_use(host, port):
+            try:
+                taken = port_in_use(host, port)
+            except OSError as exc:
+                raise ConfigError(
+                    f"{name}: cannot listen on {host}:{port}: {exc.strerror}"
+                ) from None
+            if taken:
                 raise ConfigError(
                     f"{name}: port {port} on {host} is already in use "
                     "(is another `buzz up` running?)"

@@ -18,14 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.netutil import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def buzz_cmd(*args: str) -> list[str]:
