@@ -24,6 +24,7 @@ from rich.console import Console
 
 from pipeline.netutil import can_connect, port_in_use
 from pipeline.settings import ConfigError, Settings, get_settings
+from pipeline.warehouse.client import display_url
 
 console = Console(highlight=False)
 STOP_TIMEOUT = 15.0
@@ -182,7 +183,9 @@ class Supervisor:
                 f"data in {s.data_dir / 'warehouse'}",
             )
         else:
-            console.print(f"[green]✓[/] warehouse  using ClickHouse at {_redact(s.warehouse_url)}")
+            console.print(
+                f"[green]✓[/] warehouse  using ClickHouse at {display_url(s.warehouse_url)}"
+            )
         self._migrate()
         c = self.spawn("worker", "worker")
         self.wait_ready(
@@ -227,15 +230,6 @@ class Supervisor:
             if child.alive():
                 console.print(f"[dim]stopping {child.name}...[/]")
             child.stop()
-
-
-def _redact(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    p = urlsplit(url)
-    if p.password:
-        return url.replace(f":{p.password}@", ":***@")
-    return url
 
 
 def main(demo: bool = False, rate: float = 20.0) -> int:

@@ -17,14 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 import streamlit as st
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 
-from pipeline.warehouse.client import get_client
+from pipeline.warehouse.client import display_url, get_client
 
 CACHE_TTL_SECONDS = 5
 # ClickHouse parameter type for every UTC time we bind.
@@ -46,16 +45,6 @@ class WarehouseUnavailable(RuntimeError):
 
 class QueryFailed(RuntimeError):
     """An analyst's query reached the warehouse and was refused (syntax, unknown column...)."""
-
-
-def display_url(url: str) -> str:
-    """The warehouse URL without its password, fit to show on a page or in a log."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def first_line(exc: BaseException) -> str:

@@ -38,7 +38,7 @@ import orjson
 
 from pipeline.agents.context import AgentContext
 from pipeline.agents.plumbing import ReadFailed, content_token, utc_literal, write
-from pipeline.agents.stored import MENTION_SELECT, mention_from_row
+from pipeline.agents.stored import MENTION_SELECT, as_utc, mention_from_row
 from pipeline.campaign import Campaign
 from pipeline.scoring.alerts import Alert, signup_surge_alert, spike_alert
 from pipeline.scoring.baseline import BaselineState, floor_minute
@@ -86,10 +86,6 @@ FROM buzz.signups FINAL
 WHERE m > toDateTime(%(after)s, 'UTC') AND m <= toDateTime(%(until)s, 'UTC')
 GROUP BY channel, m
 """
-
-
-def _utc(v: datetime) -> datetime:
-    return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
 
 def closable_through(ages: Sequence[tuple[datetime, float]], settle: timedelta) -> datetime | None:
@@ -202,7 +198,7 @@ class MinuteCloser:
         )
         self.state = baseline_from_rows(rows)
         last = prog[0][0] if prog else None
-        self.through = _utc(last) if last and _utc(last) > EPOCH else None
+        self.through = as_utc(last) if last and as_utc(last) > EPOCH else None
         log.info("baseline rebuilt for %d series, closed through %s",
                  len(self.state.subjects), self.through)  # fmt: skip
 
@@ -216,16 +212,16 @@ class MinuteCloser:
         params = {"after": utc_literal(after)[:19], "until": utc_literal(until)[:19]}
         buzz_aggs = await self.ctx.reader.aquery(BUZZ_AGG_SQL, params)
         signup_aggs = await self.ctx.reader.aquery(SIGNUP_AGG_SQL, params)
-        ages = [(_utc(r[1]), r[-1] / 1000) for r in (*buzz_aggs, *signup_aggs)]
+        ages = [(as_utc(r[1]), r[-1] / 1000) for r in (*buzz_aggs, *signup_aggs)]
         through = closable_through(ages, SETTLE)
         if through is None:
             return None
         buzz = [
-            MinuteBuzz(r[0], _utc(r[1]), int(r[2]), int(r[3]), float(r[4]), float(r[5]),
+            MinuteBuzz(r[0], as_utc(r[1]), int(r[2]), int(r[3]), float(r[4]), float(r[5]),
                        float(r[6]), float(r[7]))
-            for r in buzz_aggs if _utc(r[1]) <= through
+            for r in buzz_aggs if as_utc(r[1]) <= through
         ]  # fmt: skip
-        signups = [(r[0], _utc(r[1]), int(r[2])) for r in signup_aggs if _utc(r[1]) <= through]
+        signups = [(r[0], as_utc(r[1]), int(r[2])) for r in signup_aggs if as_utc(r[1]) <= through]
         closed = close_minutes(buzz, signups, self.state, self.ctx.campaign)
         alerts: list[Alert] = []
         names = {sub.id: sub.name for sub in self.ctx.campaign.subjects}
@@ -268,7 +264,7 @@ class MinuteCloser:
             if m is None:
                 continue
             s = ScoredMention(m, (subject,), float(tone))
-            (spike if _utc(minute) == row.minute else base).append(s)
+            (spike if as_utc(minute) == row.minute else base).append(s)
         return explain_spike(spike, base)
 
     async def _save(self, closed: ClosedMinutes, alerts: list[Alert], through: datetime) -> None:

@@ -36,6 +36,7 @@ from pipeline.agents.plumbing import (
     utc_literal,
     write,
 )
+from pipeline.agents.stored import as_utc
 from pipeline.campaign import Campaign
 from pipeline.events import Signup
 from pipeline.processors.raw import batch_token
@@ -107,10 +108,10 @@ def lag_rows(
     buzz_hourly: Sequence[tuple[str, datetime, int]], signups_hourly: Sequence[tuple[datetime, int]]
 ) -> list[list[Any]]:
     """``buzz.buzz_signup_lag`` rows per subject (and ``all``) from hourly counts (pure)."""
-    signups = {_utc(h): float(n) for h, n in signups_hourly}
+    signups = {as_utc(h): float(n) for h, n in signups_hourly}
     series: dict[str, dict[datetime, float]] = {}
     for subject, hour, n in buzz_hourly:
-        series.setdefault(subject, {})[_utc(hour)] = float(n)
+        series.setdefault(subject, {})[as_utc(hour)] = float(n)
     rows = []
     for subject, buzz in sorted(series.items()):
         hours = [*buzz, *signups]
@@ -119,10 +120,6 @@ def lag_rows(
             r = None if lc.r is None else round(lc.r, 9)
             rows.append([subject, lc.lag_hours, r, lc.pairs, start, end])
     return rows
-
-
-def _utc(v: datetime) -> datetime:
-    return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
 
 async def compute_lags(ctx: AgentContext, sink: Any, now: datetime) -> list[list[Any]]:

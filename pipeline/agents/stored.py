@@ -18,7 +18,8 @@ MENTION_SELECT = ", ".join(MENTION_COLUMNS)
 THREAD_POST_SELECT = ", ".join(THREAD_POST_COLUMNS)
 
 
-def _utc(v: datetime) -> datetime:
+def as_utc(v: datetime) -> datetime:
+    """A time read back from the warehouse (clickhouse-connect gives naive UTC) as aware UTC."""
     return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
 
@@ -28,8 +29,8 @@ def mention_from_row(row: Sequence[Any]) -> Mention:
     return Mention(
         event_id=r["event_id"],
         platform=r["platform"],
-        occurred_at=_utc(r["occurred_at"]),
-        ingested_at=_utc(r["ingested_at"]),
+        occurred_at=as_utc(r["occurred_at"]),
+        ingested_at=as_utc(r["ingested_at"]),
         author=Author(
             id=r["author_id"],
             handle=r["author_handle"],
@@ -55,8 +56,8 @@ def thread_post_from_row(row: Sequence[Any]) -> ThreadPost:
     return ThreadPost(
         event_id=r["event_id"],
         platform=r["platform"],
-        occurred_at=_utc(r["occurred_at"]),
-        ingested_at=_utc(r["ingested_at"]),
+        occurred_at=as_utc(r["occurred_at"]),
+        ingested_at=as_utc(r["ingested_at"]),
         thread_id=r["thread_id"],
         post_id=r["post_id"],
         parent_id=r["parent_id"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -25,6 +25,16 @@ def client_kwargs(url: str) -> dict[str, Any]:
     if parts.password:
         kwargs["password"] = unquote(parts.password)
     return kwargs
+
+
+def display_url(url: str) -> str:
+    """The warehouse URL without its password, fit to show on a page or in a log."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def get_client(
