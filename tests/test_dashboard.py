@@ -191,7 +191,7 @@ def test_now_on_an_empty_warehouse_says_how_to_start(
         assert "buzz up --demo" in at.info[0].value
         assert not at.error and not at.metric
     finally:
-        seed_warehouse(client, datetime.now(UTC))
+        seed_warehouse(client, FILLED_AT[-1])
 
 
 # --- Explore -------------------------------------------------------------------------------
