@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo up test lint browser bench install clean
+.PHONY: demo up test lint browser bench bench-peer install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,11 @@ lint: install
 test: install browser lint
 	$(BIN)/pytest
 
-bench: install
+bench-peer: install
+	@bash scripts/bench-peer.sh
+
+bench: install bench-peer
 	$(BIN)/buzz bench
 
 clean:
-	rm -rf $(VENV) .buzz artifacts .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .venv-peer .buzz artifacts .pytest_cache .ruff_cache .mypy_cache

@@ -118,12 +118,21 @@ def up(
 
 @app.command()
 def bench(
-    events: Annotated[int, typer.Option("-n", "--events", help="Mentions to push")] = 50_000,
+    events: Annotated[
+        int, typer.Option("-n", "--events", help="Mentions per throughput run")
+    ] = 50_000,
+    backlog: Annotated[
+        int, typer.Option(help="Mentions queued with the worker stopped, then drained (0: skip)")
+    ] = 1_000_000,
+    seconds: Annotated[float, typer.Option(help="Seconds each latency rate is held")] = 20.0,
+    peer: Annotated[
+        bool, typer.Option(help="Also run the Quix Streams peer (needs .venv-peer: make bench)")
+    ] = True,
 ) -> None:
-    """Benchmark broker -> worker -> warehouse and print throughput and latency."""
+    """Benchmark the stream core end to end, next to a Quix Streams peer and its ceilings."""
     from pipeline.bench import main as bench_main
 
-    raise typer.Exit(bench_main(events))
+    raise typer.Exit(bench_main(events, backlog=backlog, seconds=seconds, peer=peer))
 
 
 @source_app.command("list")
