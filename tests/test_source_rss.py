@@ -118,8 +118,20 @@ def test_wordpress_rss_comments(tmp_path: Path) -> None:
     assert lee.text == "Thanks for the recap. Was the clinic question answered?"
 
 
-def test_cli_once_dry_run_prints_valid_events_then_304(tmp_path: Path) -> None:
-    """The issue's done-criterion: `buzz source run rss --url URL --once --dry-run`."""
+def events(out: bytes) -> list[dict[str, Any]]:
+    """A dry run's events, without the ingest time (which differs from run to run)."""
+    rows = [orjson.loads(line) for line in out.splitlines()]
+    for row in rows:
+        row["value"].pop("ingested_at")
+    return rows
+
+
+def test_cli_once_dry_run_prints_valid_events_and_changes_no_state(tmp_path: Path) -> None:
+    """`buzz source run rss --url URL --once --dry-run`, twice: the same events both times.
+
+    A dry run reads the checkpoint (it shows what a real run would send next) but never writes
+    it, so checking a feed first loses nothing for the real run.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUZZ_")}
     env["BUZZ_DATA_DIR"] = str(tmp_path)
     cmd = [sys.executable, "-m", "pipeline", "source", "run", "rss", "--url", NEWS]
@@ -132,14 +144,24 @@ def test_cli_once_dry_run_prints_valid_events_then_304(tmp_path: Path) -> None:
         row = orjson.loads(line)
         event = decode(row["topic"], orjson.dumps(row["value"]))
         assert row["topic"] == "buzz.mentions" and row["key"] == event.key().decode()
-    etag = '"' + hashlib.sha1((FIXTURES / "news.xml").read_bytes()).hexdigest() + '"'
-    cp = orjson.loads((tmp_path / "checkpoints" / "rss.json").read_bytes())
-    assert cp["feeds"][NEWS]["etag"] == etag
+    assert list(tmp_path.iterdir()) == []  # no checkpoint, nothing at all
 
     second = subprocess.run(cmd, capture_output=True, env=env, cwd=ROOT, timeout=60, check=False)
     assert second.returncode == 0, second.stderr.decode()
-    assert second.stdout == b""  # 304 Not Modified: nothing new, nothing printed
+    assert events(second.stdout) == events(first.stdout)
+    assert list(tmp_path.iterdir()) == []
+
+    # A real run saves the ETag; a dry run after it reads that checkpoint: 304, nothing new.
+    code, records = run(tmp_path, url=NEWS)
+    assert code == 0 and len(records) == 22
+    etag = '"' + hashlib.sha1((FIXTURES / "news.xml").read_bytes()).hexdigest() + '"'
+    checkpoint = tmp_path / "checkpoints" / "rss.json"
+    saved = checkpoint.read_bytes()
+    assert orjson.loads(saved)["feeds"][NEWS]["etag"] == etag
+    third = subprocess.run(cmd, capture_output=True, env=env, cwd=ROOT, timeout=60, check=False)
+    assert third.returncode == 0 and third.stdout == b""
     assert SERVER.seen[-1][1].get("if-none-match") == etag
+    assert checkpoint.read_bytes() == saved
 
 
 def test_interrupted_poll_resumes_without_loss_or_repeats(tmp_path: Path) -> None:

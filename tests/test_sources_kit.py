@@ -18,7 +18,7 @@ import pytest
 from pydantic import Field, SecretStr
 from typer.testing import CliRunner
 
-from pipeline.events import DeadLetter, Mention, decode
+from pipeline.events import DeadLetter, Mention, SourceStatus, decode
 from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import (
     Backoff,
@@ -36,7 +36,7 @@ from pipeline.sources import (
     error_for_status,
     retry_after_seconds,
 )
-from pipeline.sources.emitter import DeliveryError, Record
+from pipeline.sources.emitter import DeliveryError, KafkaEmitter, Record
 from pipeline.sources.registry import run_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,8 +191,8 @@ class FakeSource(PollingSource[FakeConfig]):
 
 
 def run_fake(
-    tmp_path: Path, script: list[str], emitter: MemoryEmitter | None = None, **opts: Any
-) -> tuple[int, MemoryEmitter, Runner]:
+    tmp_path: Path, script: list[str], emitter: Any = None, **opts: Any
+) -> tuple[int, Any, Runner]:
     FakeSource.script = list(script)
     FakeSource.polls = 0
     emitter = emitter or MemoryEmitter()
@@ -203,7 +203,7 @@ def run_fake(
     return runner.run(), emitter, runner
 
 
-def ids(emitter: MemoryEmitter) -> list[str]:
+def ids(emitter: Any) -> list[str]:
     return [r.event_id for r in emitter.records]  # type: ignore[attr-defined]
 
 
@@ -283,6 +283,42 @@ def test_stop_request_flushes_and_exits_0(tmp_path: Path) -> None:
     assert len(em.records) == 25 and em.flushes >= 1
     assert runner.stats.stop_reason == "stop requested"
     assert CheckpointStore.for_source("endless", tmp_path).load() == {"n": 25}
+
+
+class RecordingKafka(KafkaEmitter):
+    """A Kafka emitter that keeps what it is given instead of producing (no broker needed)."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.statuses: list[SourceStatus] = []
+
+    def send(self, record: Record) -> None:
+        if isinstance(record, SourceStatus):
+            self.statuses.append(record)
+        else:
+            self.records.append(record)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_dry_run_saves_no_checkpoint_and_sends_no_heartbeat(tmp_path: Path) -> None:
+    CheckpointStore.for_source("fake", tmp_path).save({"since": 10})
+    emitter = RecordingKafka()
+    code, _, _ = run_fake(tmp_path, [], emitter=emitter, once=True, dry_run=True)
+    assert code == 0
+    assert ids(emitter) == ["fake:11", "fake:12", "fake:13"]  # read from the saved cursor...
+    assert CheckpointStore.for_source("fake", tmp_path).load() == {"since": 10}  # ...kept as is
+    assert emitter.statuses == []
+    # The same run for real: heartbeats on buzz.source_status and the cursor saved.
+    emitter = RecordingKafka()
+    code, _, _ = run_fake(tmp_path, [], emitter=emitter, once=True)
+    assert code == 0 and ids(emitter) == ["fake:11", "fake:12", "fake:13"]
+    assert {"running", "stopped"} <= {r.status for r in emitter.statuses}
+    assert CheckpointStore.for_source("fake", tmp_path).load() == {"since": 13}
 
 
 # -- config ---------------------------------------------------------------------------------------

@@ -4,6 +4,10 @@ The loop applies the failure policy written in ``base.py``. Exit codes: 0 for a 
 (signal, ``--limit``, ``--once``, end of stream), 1 for a fatal error. A stop flushes the emitter
 and saves the checkpoint; a failed flush leaves the previous checkpoint in place, so a restart
 re-reads rather than loses.
+
+A dry run changes no state anywhere: it reads the saved checkpoint (so it shows what a real run
+would send next) and keeps the cursor in memory while it runs, but never saves it; it sends no
+heartbeat and creates no topic. Running it twice prints the same events.
 """
 
 from __future__ import annotations
@@ -90,8 +94,16 @@ class Heartbeat:
     never stop a source.
     """
 
-    def __init__(self, source: str, emitter: Emitter, stats: RunStats, every: float = 5.0):
-        self.enabled = isinstance(emitter, KafkaEmitter)
+    def __init__(
+        self,
+        source: str,
+        emitter: Emitter,
+        stats: RunStats,
+        every: float = 5.0,
+        *,
+        dry_run: bool = False,
+    ) -> None:
+        self.enabled = isinstance(emitter, KafkaEmitter) and not dry_run
         self.emitter, self.stats, self.every = emitter, stats, every
         self.source = source
         self.instance = f"{socket.gethostname()}:{os.getpid()}"
@@ -173,7 +185,7 @@ class Runner:
             log.error("%s: %s", name, exc)
             return 1
         self.emitter = emitter
-        self.heartbeat = Heartbeat(name, emitter, self.stats)
+        self.heartbeat = Heartbeat(name, emitter, self.stats, dry_run=self.options.dry_run)
         self.heartbeat.send("running")
         source = self.source_cls(self.config, ctx)
         code = 0
@@ -289,9 +301,13 @@ class Runner:
                 close()
 
     def _commit(self, emitter: Emitter, ctx: SourceContext) -> None:
-        """Flush, then save the checkpoint: never the other way round (at-least-once)."""
+        """Flush, then save the checkpoint: never the other way round (at-least-once).
+
+        A dry run only flushes: its output is not the pipeline, so its cursor is not saved.
+        """
         emitter.flush()
-        self.store.save(ctx.checkpoint)
+        if not self.options.dry_run:
+            self.store.save(ctx.checkpoint)
         self._last_commit = time.monotonic()
         heartbeat = getattr(self, "heartbeat", None)
         if heartbeat is not None:

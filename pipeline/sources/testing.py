@@ -114,6 +114,25 @@ class SourceTestSuite:
             if row["topic"] != DeadLetter.topic:
                 decode(row["topic"], orjson.dumps(row["value"]))
 
+    def test_dry_run_changes_no_state(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Two dry runs print the same events and leave the data directory untouched."""
+        settings = load_settings(data_dir=tmp_path / "data")
+        outputs = []
+        for _ in range(2):
+            config = self.source_cls.Config.load(self.source_cls.name, **self.options)
+            runner = Runner(
+                self.source_cls, config, settings,
+                RunOptions(dry_run=True, limit=20, once=self.run_once()),
+                emitter=JsonLinesEmitter(),
+            )  # fmt: skip
+            assert runner.run() == 0
+            rows = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+            outputs.append([(row["topic"], row["key"]) for row in rows])
+        assert outputs[0] and outputs[0] == outputs[1]
+        assert not (tmp_path / "data").exists(), "a dry run wrote state"
+
 
 class FixtureServer:
     """Serves recorded HTTP responses from a folder on 127.0.0.1, for connector tests.
