@@ -401,3 +401,116 @@ def test_sigterm_stops_cleanly_with_a_summary(tmp_path: Path) -> None:
     for line in out.decode().splitlines():  # every line complete: nothing cut mid-write
         orjson.loads(line)
     assert (tmp_path / "checkpoints" / "demo.json").exists()
+
+
+# -- boolean options: --x / --no-x / --x WORD, for the runner's flags and connectors' ----------
+REPLAY_CAPTURE = ROOT / "tests" / "fixtures" / "sources" / "replay" / "capture.jsonl"
+
+
+def test_no_progress_works_as_documented_for_replay() -> None:
+    from pipeline.cli import app
+
+    args = ["source", "run", "replay", "--file", str(REPLAY_CAPTURE), "--no-progress"]
+    result = CliRunner().invoke(app, [*args, "--dry-run", "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 3
+
+
+class SpyRunner:
+    """Stands in for the runner in ``run_main``: keeps what it was given, runs nothing."""
+
+    seen: ClassVar[list[tuple[Any, RunOptions]]] = []
+
+    def __init__(self, _cls: Any, config: Any, _settings: Any, options: RunOptions) -> None:
+        self.seen.append((config, options))
+        self.stop = None
+
+    def run(self) -> int:
+        return 0
+
+
+@pytest.fixture
+def spy_runner(monkeypatch: pytest.MonkeyPatch) -> type[SpyRunner]:
+    import pipeline.sources.registry as registry
+
+    SpyRunner.seen.clear()
+    monkeypatch.setattr(registry, "Runner", SpyRunner)
+    monkeypatch.setattr(registry, "install_stop_signals", lambda _stop: lambda: None)
+    return SpyRunner
+
+
+@pytest.mark.parametrize(
+    ("args", "progress"),
+    [
+        ([], True),
+        (["--progress"], True),
+        (["--no-progress"], False),
+        *[(["--progress", w], True) for w in ("true", "yes", "1", "on", "TRUE", "Yes")],
+        *[(["--progress", w], False) for w in ("false", "no", "0", "off", "False", "OFF")],
+        (["--progress=off"], False),
+        (["--progress=yes"], True),
+    ],
+)
+def test_boolean_connector_options_take_every_usual_form(
+    spy_runner: type[SpyRunner], args: list[str], progress: bool
+) -> None:
+    from pipeline.cli import app
+
+    base = ["source", "run", "replay", "--file", str(REPLAY_CAPTURE)]
+    result = CliRunner().invoke(app, [*base, *args])
+    assert result.exit_code == 0, result.output
+    ((config, _),) = spy_runner.seen
+    assert config.progress is progress
+
+
+@pytest.mark.parametrize(
+    ("args", "once", "dry_run"),
+    [
+        ([], False, False),
+        (["--once", "--dry-run"], True, True),
+        (["--no-once", "--no-dry-run"], False, False),
+        (["--once", "true", "--dry-run", "yes"], True, True),
+        (["--once", "0", "--dry-run", "off"], False, False),
+        (["--once=on", "--dry-run=1"], True, True),
+    ],
+)
+def test_the_runners_switches_take_the_same_forms(
+    spy_runner: type[SpyRunner], args: list[str], once: bool, dry_run: bool
+) -> None:
+    from pipeline.cli import app
+
+    result = CliRunner().invoke(app, ["source", "run", "demo", *args])
+    assert result.exit_code == 0, result.output
+    ((_, options),) = spy_runner.seen
+    assert (options.once, options.dry_run) == (once, dry_run)
+
+
+def test_realtime_switch_of_the_demo(spy_runner: type[SpyRunner]) -> None:
+    from pipeline.cli import app
+
+    for args, realtime in ((["--no-realtime"], False), (["--realtime", "no"], False), ([], True)):
+        spy_runner.seen.clear()
+        result = CliRunner().invoke(app, ["source", "run", "demo", *args])
+        assert result.exit_code == 0, result.output
+        assert spy_runner.seen[0][0].realtime is realtime
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--progress", "maybe"], "--progress: expected true/false"),
+        (["--no-progress", "false"], "--no-progress takes no value"),
+        (["--progress", "--no-progress"], "--progress: given more than once"),
+        (["--dry-run", "perhaps"], "--dry-run: expected true/false"),
+    ],
+)
+def test_a_bad_boolean_is_one_clear_message(
+    spy_runner: type[SpyRunner], args: list[str], message: str
+) -> None:
+    from pipeline.cli import app
+
+    base = ["source", "run", "replay", "--file", str(REPLAY_CAPTURE)]
+    result = CliRunner().invoke(app, [*base, *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert spy_runner.seen == []
