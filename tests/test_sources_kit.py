@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -374,33 +375,79 @@ def test_dry_run_cli_prints_valid_json_lines() -> None:
         assert row["key"] == event.key().decode()
 
 
-def test_sigterm_stops_cleanly_with_a_summary(tmp_path: Path) -> None:
+def start_demo_dry_run(tmp_path: Path, out: Path) -> subprocess.Popen[bytes]:
+    """``buzz source run demo --dry-run`` writing to ``out``; returns once a line is there.
+
+    The output goes to a file, not a pipe read with readline(): a buffered reader keeps what it
+    read past the first line, and a later read of the pipe itself would miss it.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUZZ_")}
-    env["BUZZ_DATA_DIR"] = str(tmp_path)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "source", "run", "demo", "--dry-run", "--rate", "50"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=ROOT,
-    )
+    env["BUZZ_DATA_DIR"] = str(tmp_path / "data")
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "source",
+                "run",
+                "demo",
+                "--dry-run",
+                "--rate",
+                "50",
+            ],
+            stdout=sink,
+            stderr=(tmp_path / "stderr.log").open("wb"),
+            env=env,
+            cwd=ROOT,
+        )
+    deadline = time.monotonic() + 60
+    while b"\n" not in out.read_bytes():  # the source is up and emitting
+        assert proc.poll() is None and time.monotonic() < deadline, "the demo did not start"
+        time.sleep(0.05)
+    return proc
+
+
+def whole_lines(out: Path) -> list[dict[str, Any]]:
+    """Every line of a dry run's output, decoded; fails on a line cut in half."""
+    data = out.read_bytes()
+    assert data.endswith(b"\n"), f"the output ends mid-line: ...{data[-80:]!r}"
+    return [orjson.loads(line) for line in data.splitlines()]
+
+
+def test_sigterm_stops_cleanly_with_a_summary(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    proc = start_demo_dry_run(tmp_path, out)
     try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # the source is up and emitting
-        assert orjson.loads(first)["topic"].startswith("buzz.")
         time.sleep(0.3)
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        proc.wait(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    err = (tmp_path / "stderr.log").read_text()
     assert proc.returncode == 0, err
-    text = err.decode()
-    assert "stop requested" in text and "events emitted" in text
-    for line in out.decode().splitlines():  # every line complete: nothing cut mid-write
-        orjson.loads(line)
-    assert (tmp_path / "checkpoints" / "demo.json").exists()
+    assert "stop requested" in err and "events emitted" in err
+    rows = whole_lines(out)  # every line complete: nothing cut mid-write
+    assert rows and all(row["topic"].startswith("buzz.") for row in rows)
+    emitted = int(re.search(r"(\d+) events emitted", err)[1])  # type: ignore[index]
+    assert len(rows) == emitted  # and nothing the summary counted is missing
+    assert not (tmp_path / "data").exists()  # a dry run saves no checkpoint
+
+
+def test_a_stop_never_cuts_an_event_in_half(tmp_path: Path) -> None:
+    """Even killed outright (after a stop's grace period, or by the OOM killer), whatever the
+    dry run had written is whole lines: it hands the OS complete lines only."""
+    for n in range(3):
+        out = tmp_path / f"out-{n}.jsonl"
+        proc = start_demo_dry_run(tmp_path, out)
+        deadline = time.monotonic() + 30
+        while out.stat().st_size < 200_000 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the backfill writes fast: several chunks are out by now
+        proc.kill()
+        proc.wait(timeout=20)
+        assert len(whole_lines(out)) > 100
 
 
 # -- boolean options: --x / --no-x / --x WORD, for the runner's flags and connectors' ----------
