@@ -10,15 +10,27 @@ before the sender gets its answer, so a 2xx means "in the pipeline". ``--inbox F
 replays captured deliveries (JSON lines ``{"path", "headers", "body"}``), verifying signatures but
 not their age; with ``--no-serve`` the source stops after that.
 
+Bodies: ``application/json`` (or any ``application/*+json``) on every route, and
+``application/x-www-form-urlencoded`` on ``/form`` (``utm[source]=...`` nests). The declared type
+decides the parser; nothing is guessed from the bytes.
+
 Answers and failure policy:
 
-- 202 ``{"status": "accepted", "event_ids": [...]}``; a webhook-id already accepted within the
-  replay window: 200 ``{"status": "duplicate"}`` and nothing produced (senders retry).
+- 202 ``{"status": "accepted", "event_ids": [...]}`` once the records are with the producer.
+- A webhook-id is reserved atomically the moment an authenticated request arrives, so of several
+  identical deliveries at once exactly one is processed: the others get 409 ``{"status":
+  "duplicate"}`` while it is in progress (not 2xx: should it fail, the sender's retry must come)
+  and 200 ``{"status": "duplicate"}`` once it was accepted; nothing is produced for them. A
+  delivery whose records could not be handed over releases its id, so a retry goes through.
 - 401: missing or wrong signature or token, or a timestamp outside ``--tolerance``; nothing is
   stored, not even a dead letter (it would let anyone fill the dead-letter topic).
-- 413: a body over ``--max-body-bytes``. 404: an unknown route.
-- 422 with the reason: an authenticated body that is not a signup (not JSON, no email or
-  phone, bad field), plus a dead letter whose payload has every personal field redacted.
+- 413: a body over ``--max-body-bytes``. 404: an unknown route. 415: a Content-Type the route
+  does not take (a JSON body sent as ``text/plain`` included), nothing stored: the sender still
+  has it and is told what to send.
+- 422 with the reason: an authenticated body that is not a signup (unparsable, no email or
+  phone, bad field), plus a dead letter whose payload is the parsed body with every personal
+  field masked (``webhook_redact``: on parsed fields, whatever the encoding); of a body that
+  cannot be parsed only the size and hash are kept.
 - 503: the record could not be handed over within ``--reply-timeout`` (the sender retries).
 - BUZZ_PII_KEY unset stops at start-up; a port already taken is fatal.
 
@@ -31,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import queue
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -56,7 +69,8 @@ from pipeline.sources.webhook_auth import (
     verify_signature,
     verify_token,
 )
-from pipeline.sources.webhook_map import MAPPERS, PayloadError, redact, redacted_body
+from pipeline.sources.webhook_map import MAPPERS, Mapper, PayloadError
+from pipeline.sources.webhook_redact import mask_text, parse_form, redacted_body, unparsed_body
 
 
 class WebhookConfig(StreamingConfig):
@@ -95,17 +109,26 @@ class WebhookConfig(StreamingConfig):
         return "/" + v.strip("/") if v.strip("/") else ""
 
 
+JSON_MEDIA = re.compile(r"^application/(?:[\w.-]+\+)?json$")
+FORM_MEDIA = "application/x-www-form-urlencoded"
+
+
+def media_type(content_type: str | None) -> str:
+    """``application/json`` of ``Application/JSON; charset=utf-8``; empty when absent."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
 @dataclass
 class Reply:
     status: int
     body: dict[str, Any]
     records: list[Record] = field(default_factory=list)
-    msg_id: str | None = None
+    msg_id: str | None = None  # reserved in the replay guard: commit or release it
     timestamp: float = 0.0
 
 
 class Receiver:
-    """Authenticate, map and answer one request; pure apart from the replay guard it reads."""
+    """Authenticate, parse, map and answer one request; reserves its webhook-id on arrival."""
 
     def __init__(self, cfg: WebhookConfig, pii_key: SecretStr, guard: ReplayGuard) -> None:
         self.cfg, self.pii_key, self.guard = cfg, pii_key, guard
@@ -141,14 +164,43 @@ class Receiver:
                 raise AuthError("missing webhook-signature")
         except AuthError as exc:
             return Reply(401, {"error": f"unauthorized: {exc}"})
-        if msg_id and self.guard.seen(msg_id):
-            return Reply(200, {"status": "duplicate", "webhook_id": msg_id})
+        media = media_type(lower.get("content-type"))
+        if not (JSON_MEDIA.match(media) or (media == FORM_MEDIA and platform == "form")):
+            accepted = "application/json" + (f" or {FORM_MEDIA}" if platform == "form" else "")
+            return Reply(
+                415,
+                {"error": f"unsupported Content-Type {media or '(none)'!r}: send {accepted}"},
+            )
+        if msg_id:
+            state = self.guard.reserve(msg_id)
+            if state == ReplayGuard.DONE:
+                return Reply(200, {"status": "duplicate", "webhook_id": msg_id})
+            if state == ReplayGuard.IN_PROGRESS:
+                detail = "a delivery with this webhook-id is being processed; retry if it fails"
+                return Reply(409, {"status": "duplicate", "webhook_id": msg_id, "detail": detail})
+        try:
+            reply = self._map(mapper, media, body, msg_id, now)
+        except BaseException:
+            if msg_id:
+                self.guard.release(msg_id)
+            raise
+        reply.msg_id, reply.timestamp = msg_id, stamp
+        return reply
+
+    def _map(
+        self, mapper: Mapper, media: str, body: bytes, msg_id: str | None, now: float
+    ) -> Reply:
+        if media == FORM_MEDIA:
+            data: Any = parse_form(body)
+            if data is None:
+                return self._bad(unparsed_body(body, media), ["body is not form-encoded"])
+        else:
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                return self._bad(unparsed_body(body, media), [f"body is not JSON: {exc}"])
         # An id for what has none of its own: keyed, since the body holds personal data.
         fallback = msg_id or keyed_hmac("body:" + body.hex(), self.pii_key)[:32]
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            return self._bad(body, [f"body is not JSON: {exc}"], msg_id, stamp)
         signups: list[Record] = []
         reasons: list[str] = []
         when = datetime.fromtimestamp(now, UTC)
@@ -161,21 +213,21 @@ class Receiver:
             except ValidationError as exc:
                 reasons.append(describe_validation_error(exc))
         if not signups:
-            return self._bad(body, reasons, msg_id, stamp)
-        records = signups + ([self._dead(body, reasons)] if reasons else [])
+            return self._bad(redacted_body(data), reasons)
+        records = signups + ([self._dead(redacted_body(data), reasons)] if reasons else [])
         ids = [s.event_id for s in signups]  # type: ignore[attr-defined]
         answer: dict[str, Any] = {"status": "accepted", "event_ids": ids}
         if reasons:
-            answer["rejected"] = reasons
-        return Reply(202, answer, records, msg_id, stamp)
+            answer["rejected"] = [mask_text(r) for r in reasons]
+        return Reply(202, answer, records)
 
-    def _dead(self, body: bytes, reasons: list[str]) -> DeadLetter:
-        reason = "; ".join(redact(r) for r in reasons)[:2000]
-        return DeadLetter.for_payload(redacted_body(body), reason, source="webhook")
+    def _dead(self, payload: bytes, reasons: list[str]) -> DeadLetter:
+        reason = "; ".join(mask_text(r) for r in reasons)[:2000]
+        return DeadLetter.for_payload(payload, reason, source="webhook")
 
-    def _bad(self, body: bytes, reasons: list[str], msg_id: str | None, stamp: float) -> Reply:
-        dead = self._dead(body, reasons)
-        return Reply(422, {"error": dead.reason}, [dead], msg_id, stamp)
+    def _bad(self, payload: bytes, reasons: list[str]) -> Reply:
+        dead = self._dead(payload, reasons)
+        return Reply(422, {"error": dead.reason}, [dead])
 
 
 class WebhookSource(StreamingSource[WebhookConfig]):
@@ -199,11 +251,22 @@ class WebhookSource(StreamingSource[WebhookConfig]):
         self.inbox: queue.Queue[tuple[Reply, concurrent.futures.Future[bool]]] = queue.Queue()
         self._stop_server = threading.Event()
 
-    def _handed_over(self, reply: Reply) -> None:
-        """Record a delivery as accepted once its records reached the producer."""
-        if reply.msg_id:
-            self.guard.add(reply.msg_id, reply.timestamp, time.time())
-            self.checkpoint["seen"] = self.guard.export()
+    def _hand_over(self, reply: Reply) -> Iterator[Record]:
+        """Yield a delivery's records; then commit its webhook-id, or release it if cut short.
+
+        The runner sends each record before asking for the next: once the last one is yielded
+        and control comes back, everything of this delivery is with the producer.
+        """
+        handed = False
+        try:
+            yield from reply.records
+            handed = True
+        finally:
+            if reply.msg_id and handed:
+                self.guard.commit(reply.msg_id, reply.timestamp, time.time())
+                self.checkpoint["seen"] = self.guard.export()
+            elif reply.msg_id:
+                self.guard.release(reply.msg_id)
 
     def stream(self) -> Iterator[Record]:
         if self.config.inbox is not None:
@@ -219,18 +282,23 @@ class WebhookSource(StreamingSource[WebhookConfig]):
                     if not thread.is_alive():
                         raise FatalError(f"webhook server stopped: {errors or 'unknown'}") from None
                     continue
-                # The runner sends each record before asking for the next: once this loop
-                # resumes after the last one, everything of this delivery is with the producer.
-                yield from reply.records
-                self._handed_over(reply)
-                done.set_result(True)
+                if not done.set_running_or_notify_cancel():
+                    continue  # the sender was answered 503 already and its id released
+                handed = False
+                try:
+                    yield from self._hand_over(reply)
+                    handed = True
+                finally:
+                    done.set_result(handed)
                 if self.ctx.once and reply.status == 202:
                     return
         finally:
             self._stop_server.set()
             thread.join(10)
             while not self.inbox.empty():  # answer 503 to whoever still waits
-                self.inbox.get_nowait()[1].set_result(False)
+                waiting = self.inbox.get_nowait()[1]
+                if waiting.set_running_or_notify_cancel():
+                    waiting.set_result(False)
 
     def _replay_inbox(self, path: Path) -> Iterator[Record]:
         done: dict[str, int] = self.checkpoint.setdefault("inbox", {})
@@ -254,8 +322,7 @@ class WebhookSource(StreamingSource[WebhookConfig]):
                 )
             statuses[reply.status] = statuses.get(reply.status, 0) + 1
             done[str(path.resolve())] = n
-            yield from reply.records
-            self._handed_over(reply)
+            yield from self._hand_over(reply)
         self.log.info("inbox %s: answers %s", path, dict(sorted(statuses.items())))
 
     # -- the HTTP server, on its own thread and event loop ---------------------------------
@@ -269,6 +336,21 @@ class WebhookSource(StreamingSource[WebhookConfig]):
         if errors:
             raise FatalError(f"cannot listen on {self.config.host}:{self.config.port}: {errors[0]}")
         return thread, errors
+
+    @staticmethod
+    async def _handed(done: concurrent.futures.Future[bool], timeout: float) -> bool:
+        """Whether the stream handed the records over within ``timeout``.
+
+        On time-out the hand-over is cancelled if it has not started (then the sender gets 503
+        and nothing is produced); one already under way is waited out, so the answer never
+        contradicts what reached the producer.
+        """
+        try:
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(done)), timeout)
+        except TimeoutError:
+            if done.cancel():
+                return False
+            return await asyncio.wrap_future(done)
 
     def _serve(self, ready: threading.Event, errors: list[str]) -> None:
         cfg = self.config
@@ -286,12 +368,12 @@ class WebhookSource(StreamingSource[WebhookConfig]):
             if reply.records:
                 done: concurrent.futures.Future[bool] = concurrent.futures.Future()
                 self.inbox.put((reply, done))
-                try:
-                    handed = await asyncio.wait_for(asyncio.wrap_future(done), cfg.reply_timeout)
-                except TimeoutError:
-                    handed = False
-                if not handed:
+                if not await self._handed(done, cfg.reply_timeout):
+                    if reply.msg_id:
+                        self.guard.release(reply.msg_id)
                     return web.json_response({"error": "not stored; retry later"}, status=503)
+            elif reply.msg_id and reply.status >= 400:
+                self.guard.release(reply.msg_id)
             self.log.info("%s %s -> %d", request.method, request.path, reply.status)
             return web.json_response(reply.body, status=reply.status)
 

@@ -77,24 +77,49 @@ def verify_token(expected: str, presented: str | None) -> None:
 
 
 class ReplayGuard:
-    """Webhook ids seen within the tolerance window, bounded in memory.
+    """Webhook ids seen within the tolerance window, bounded in memory, reserved atomically.
 
-    An id older than the window needs no remembering: its timestamp is rejected anyway. The
-    ``max_ids`` bound caps memory under a flood; past it the oldest ids go first.
+    A delivery's id is *reserved* the moment it arrives (:meth:`reserve`, one lock, so of eight
+    identical requests at once exactly one gets it), *committed* once its records are with the
+    producer (:meth:`commit`) and *released* if they could not be handed over (:meth:`release`),
+    so the sender's retry goes through. An id older than the window needs no remembering: its
+    timestamp is rejected anyway. The ``max_ids`` bound caps memory under a flood; past it the
+    oldest ids go first.
     """
+
+    NEW, IN_PROGRESS, DONE = "new", "in progress", "done"
 
     def __init__(self, window: float, max_ids: int) -> None:
         self.window = window
         self.max_ids = max_ids
         self._seen: OrderedDict[str, float] = OrderedDict()
+        self._pending: set[str] = set()
         self._lock = threading.Lock()
 
     def seen(self, msg_id: str) -> bool:
         with self._lock:
             return msg_id in self._seen
 
+    def reserve(self, msg_id: str) -> str:
+        """``NEW`` (now reserved for the caller), ``IN_PROGRESS`` or ``DONE``."""
+        with self._lock:
+            if msg_id in self._seen:
+                return self.DONE
+            if msg_id in self._pending:
+                return self.IN_PROGRESS
+            self._pending.add(msg_id)
+            return self.NEW
+
+    def release(self, msg_id: str) -> None:
+        with self._lock:
+            self._pending.discard(msg_id)
+
+    def commit(self, msg_id: str, timestamp: float, now: float) -> None:
+        self.add(msg_id, timestamp, now)
+
     def add(self, msg_id: str, timestamp: float, now: float) -> None:
         with self._lock:
+            self._pending.discard(msg_id)
             self._seen[msg_id] = timestamp
             self._seen.move_to_end(msg_id)
             while self._seen and (

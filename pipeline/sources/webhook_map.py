@@ -1,4 +1,4 @@
-"""Signup payloads -> ``Signup`` fields, as pure functions, and PII redaction for dead letters.
+"""Signup payloads -> ``Signup`` fields, as pure functions.
 
 Shapes, from the platforms' public documentation:
 
@@ -12,8 +12,9 @@ Shapes, from the platforms' public documentation:
   ``phone_number``, ``postal_code``), ``event`` (``id``, ``title``, ``location``), ``created_date``
   (Unix seconds), ``referrer`` (``utm_source`` ... ``utm_term``, ``url``); as ``{"attendance":
   ...}``, ``{"data": ...}`` or bare.
-- **Generic form**: ``email``, ``phone``, ``channel``, ``form``, ``referral_code``, ``utm_*``,
-  ``postal_code``, ``region``, ``country``, optional ``id`` and ``occurred_at``.
+- **Generic form** (JSON, or form-encoded with ``utm[source]=`` nesting): ``email``, ``phone``,
+  ``channel``, ``form``, ``referral_code``, ``utm_*`` (or ``utm``), ``postal_code``, ``region``,
+  ``country``, optional ``id`` and ``occurred_at``.
 
 Email and phone leave these functions only as keyed HMACs (``pipeline.pii``).
 """
@@ -26,7 +27,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import orjson
 from pydantic import SecretStr
 
 from pipeline.pii import hmac_email, hmac_phone
@@ -35,36 +35,10 @@ Fields = dict[str, Any]
 Mapper = Callable[[Any, SecretStr, datetime, str], list["Fields | PayloadError"]]
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d ().-]{6,}\d")
-_PII_KEY = re.compile(r"(?i)(e-?mail|phone|name|address|street|locality|birth|postal|zip|ip)")
-REDACTED = "[redacted]"
 
 
 class PayloadError(ValueError):
     """This payload (or item of it) is not a signup we can map: 422 and a dead letter."""
-
-
-def redact(value: Any) -> Any:
-    """``value`` with personal fields replaced and email/phone-looking strings masked."""
-    if isinstance(value, dict):
-        return {
-            k: REDACTED if _PII_KEY.search(str(k)) and not isinstance(v, dict | list) else redact(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        return _PHONE.sub(REDACTED, _EMAIL.sub(REDACTED, value))
-    return value
-
-
-def redacted_body(body: bytes) -> bytes:
-    """A body safe to keep in a dead letter: JSON redacted field by field, else masked text."""
-    try:
-        return orjson.dumps(redact(orjson.loads(body)))
-    except orjson.JSONDecodeError:
-        text = body[:4096].decode("utf-8", "replace")
-        return redact(text).encode() + (b" [truncated]" if len(body) > 4096 else b"")
 
 
 def _str(value: Any) -> str:
