@@ -23,7 +23,7 @@ from pipeline.events import DeadLetter, Mention, ThreadPost, decode
 from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import CheckpointStore, MemoryEmitter, Runner, RunOptions
 from pipeline.sources.emitter import Record
-from pipeline.sources.rss import RssConfig, RssSource
+from pipeline.sources.rss.source import RssConfig, RssSource
 from pipeline.sources.testing import FixtureServer, SourceTestSuite
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,10 +25,15 @@ from pipeline.pii import hmac_email, hmac_phone
 from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import MemoryEmitter, Runner, RunOptions
 from pipeline.sources.testing import SourceTestSuite
-from pipeline.sources.webhook import WebhookSource
-from pipeline.sources.webhook_auth import sign
-from pipeline.sources.webhook_map import PayloadError, map_actionnetwork, map_form, map_mobilize
-from pipeline.sources.webhook_redact import parse_form, redacted_body
+from pipeline.sources.webhook.auth import sign
+from pipeline.sources.webhook.mapping import (
+    PayloadError,
+    map_actionnetwork,
+    map_form,
+    map_mobilize,
+)
+from pipeline.sources.webhook.redact import parse_form, redacted_body
+from pipeline.sources.webhook.source import WebhookSource
 from tests.conftest import free_port
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sources" / "webhook"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import logging
 import os
 import re
 import signal
@@ -22,18 +23,17 @@ from typer.testing import CliRunner
 from pipeline.events import DeadLetter, Mention, SourceStatus, decode
 from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import (
-    Backoff,
     CheckpointStore,
     FatalError,
     MemoryEmitter,
     PollingConfig,
     PollingSource,
     RetriableError,
+    RetryPolicy,
     Runner,
     RunOptions,
     SourceConfig,
     StreamingSource,
-    call_with_retry,
     error_for_status,
     retry_after_seconds,
 )
@@ -95,6 +95,9 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds({"retry-after": http_date}, now) == pytest.approx(90, abs=1)
     assert retry_after_seconds({"x-rate-limit-reset": str(int(now) + 300)}, now) == 300.0
     assert retry_after_seconds({"x-rate-limit-reset": str(int(now) - 5)}, now) == 0.0
+    assert retry_after_seconds({"RateLimit-Reset": str(int(now) + 40)}, now) == 40.0  # Bluesky
+    iso = datetime.fromtimestamp(now + 75, UTC).isoformat().replace("+00:00", "Z")
+    assert retry_after_seconds({"X-RateLimit-Reset": iso}, now) == pytest.approx(75)  # Mastodon
     assert retry_after_seconds({"Content-Type": "text/html"}, now) is None
 
 
@@ -106,44 +109,6 @@ def test_http_status_classes() -> None:
     assert isinstance(error_for_status(503, {}, "GET /x"), RetriableError)
     assert isinstance(error_for_status(401, {}, "GET /x"), FatalError)
     assert isinstance(error_for_status(404, {}, "GET /x"), FatalError)
-
-
-def test_call_with_retry_honours_retry_after_without_sleeping() -> None:
-    slept: list[float] = []
-    answers: list[Any] = [RetriableError("429", retry_after=30.0), RetriableError("503"), "ok"]
-
-    def call() -> str:
-        a = answers.pop(0)
-        if isinstance(a, Exception):
-            raise a
-        return str(a)
-
-    backoff = Backoff(initial=2.0, jitter=0.0)
-    assert call_with_retry(call, backoff=backoff, sleep=slept.append) == "ok"
-    assert slept == [30.0, 4.0]  # the server's hint, then exponential backoff (2 * 2**1)
-
-
-def test_call_with_retry_gives_up_and_passes_other_errors() -> None:
-    slept: list[float] = []
-
-    def always_busy() -> None:
-        raise RetriableError("503")
-
-    with pytest.raises(FatalError, match="gave up after 3"):
-        call_with_retry(always_busy, backoff=Backoff(max_attempts=3), sleep=slept.append)
-    assert len(slept) == 2
-
-    def broken() -> None:
-        raise ValueError("bug")
-
-    with pytest.raises(ValueError):
-        call_with_retry(broken, sleep=slept.append)
-
-
-def test_backoff_grows_and_is_capped() -> None:
-    b = Backoff(initial=1, multiplier=2, maximum=10, jitter=0)
-    assert [b.delay(n) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 8, 10]
-    assert b.delay(1, retry_after=5000) == b.max_hint
 
 
 # -- a fake connector to pin the runner's policy --------------------------------------------------
@@ -169,7 +134,7 @@ class FakeSource(PollingSource[FakeConfig]):
     name: ClassVar[str] = "fake"
     description: ClassVar[str] = "test double"
     Config: ClassVar[type[SourceConfig]] = FakeConfig
-    backoff: ClassVar[Backoff] = Backoff(initial=0.0, jitter=0.0, max_attempts=3)
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy(initial=0.0, jitter=0.0, attempts=3)
     script: ClassVar[list[str]] = []
     polls: ClassVar[int] = 0
 
@@ -185,6 +150,8 @@ class FakeSource(PollingSource[FakeConfig]):
             self.checkpoint["since"] = n  # advanced as the item is yielded
             if step == "retry" and n == since + 1:
                 raise RetriableError("HTTP 503", retry_after=0.0)
+            if step == "retry-hint" and n == since + 1:
+                raise RetriableError("HTTP 429", retry_after=0.25)
             if step == "fatal" and n == since + 1:
                 raise FatalError("HTTP 401 from /search")
             if step == "bug":
@@ -223,9 +190,20 @@ def test_retriable_error_backs_off_and_keeps_going(tmp_path: Path) -> None:
     assert runner.stats.retries == 1
 
 
-def test_too_many_retries_become_fatal(tmp_path: Path) -> None:
+def test_the_servers_hint_is_waited_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    started = time.monotonic()
+    code, em, runner = run_fake(tmp_path, ["retry-hint", "ok"], limit=4)
+    assert code == 0 and runner.stats.retries == 1
+    assert time.monotonic() - started >= 0.25
+    assert "fake failed (HTTP 429); retrying in 0.2s (attempt 1)" in caplog.text
+    assert ids(em) == ["fake:1", "fake:2", "fake:3", "fake:4"]  # what came before is kept
+
+
+def test_too_many_retries_become_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     code, _, runner = run_fake(tmp_path, ["retry"] * 5)
-    assert code == 1 and runner.stats.retries == 3
+    assert code == 1 and runner.stats.retries == 2  # three attempts, two waits between them
+    assert "gave up after 3 attempts in a row: HTTP 503" in caplog.text
     # What was emitted before giving up is flushed and checkpointed.
     assert CheckpointStore.for_source("fake", tmp_path).load() == {"since": 3}
 

@@ -22,7 +22,7 @@ from typing import IO, ClassVar, Protocol, runtime_checkable
 import orjson
 from kafka import KafkaProducer
 
-from pipeline.sources.retry import FatalError
+from pipeline.sources.errors import FatalError
 
 log = logging.getLogger(__name__)
 

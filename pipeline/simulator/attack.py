@@ -9,25 +9,19 @@ questions, and a few supporters pushing back. This is what the attack alert must
 
 from __future__ import annotations
 
-from collections import deque
-from typing import TYPE_CHECKING
-
 from pipeline.events import Mention
-from pipeline.sources import demo_text as T
-
-if TYPE_CHECKING:
-    from pipeline.sources.demo_sim import Post, Simulator
+from pipeline.simulator import text as T
+from pipeline.simulator.stage import Stage
 
 
 class AttackScript:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
-        self.index = -1  # which story is running
-        self.posts: deque[Post] = deque(maxlen=200)  # this story's posts, to reshare and answer
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+        self.index = -1  # which story is running; its posts are stage.story_posts
 
     def intensity(self, t: float) -> tuple[int, float]:
         """(index of the story, extra rate as a multiple of the base) at simulated time t."""
-        p = self.sim.p
+        p = self.stage.p
         if not p.spikes or t < p.first_spike_after:
             return -1, 0.0
         since = t - p.first_spike_after
@@ -41,40 +35,40 @@ class AttackScript:
     def post(self, k: int) -> Mention:
         if k != self.index:
             return self._break_story(k)
-        sim, rng = self.sim, self.sim.rng
-        parent = sim._pick_post(self.posts)
+        st, rng = self.stage, self.stage.rng
+        parent = st.pick_post(st.story_posts)
         r = rng.random()
         if parent is not None and r < 0.45 and parent.depth < 6:
-            return sim._reshare(parent)
+            return st.reshare(parent)
         tone = rng.choices(("critical", "question", "supportive"), (0.72, 0.16, 0.12))[0]
         if tone == "supportive":
-            author = sim.people.pick(("pro",))
+            author = st.people.pick(("pro",))
         elif r < 0.6:
-            author = sim.people.fresh_account()
+            author = st.people.fresh_account()
         else:
-            author = sim.people.pick(("anti", "undecided"))
-        text = sim._fill(rng.choice(T.ATTACK[tone]), sim._slots(subject=sim.cand))
+            author = st.people.pick(("anti", "undecided"))
+        text = st.fill(rng.choice(T.ATTACK[tone]), st.slots(subject=st.cand))
         reply_to = parent if parent is not None and r > 0.85 else None
         if reply_to is not None:
             text = f"@{reply_to.author.handle} {text}"
-        mention = sim._mention_event(author, text, reply_to=reply_to)
-        sim._remember(mention, author, text, tone, story=True)
+        mention = st.mention(author, text, reply_to=reply_to)
+        st.remember(mention, author, text, tone, story=True)
         return mention
 
     def _break_story(self, k: int) -> Mention:
-        sim = self.sim
+        st = self.stage
         self.index = k
-        self.posts.clear()
-        spec = T.STORIES[(k + sim.p.seed) % len(T.STORIES)]
-        slots = sim._slots(subject=sim.cand) | {"cand": sim.cand.name}
-        sim.story = {
-            "claim": sim._fill(spec["claim"], slots),
-            "story_tag": sim._fill(spec["tag"], slots).replace(" ", ""),
-            "story_link": f"https://{sim.people.tabloid.outlet_domain}/2026/11/"
-            + sim._fill(spec["slug"], slots).lower(),
+        st.story_posts.clear()
+        spec = T.STORIES[(k + st.p.seed) % len(T.STORIES)]
+        slots = st.slots(subject=st.cand) | {"cand": st.cand.name}
+        st.story = {
+            "claim": st.fill(spec["claim"], slots),
+            "story_tag": st.fill(spec["tag"], slots).replace(" ", ""),
+            "story_link": f"https://{st.people.tabloid.outlet_domain}/2026/11/"
+            + st.fill(spec["slug"], slots).lower(),
         }
-        text = sim._fill(T.STORY_ORIGIN, slots | sim.story)
-        author = sim.people.tabloid
-        mention = sim._mention_event(author, text, reach=4.0)
-        sim._remember(mention, author, text, "critical", story=True, boost=25.0)
+        text = st.fill(T.STORY_ORIGIN, slots | st.story)
+        author = st.people.tabloid
+        mention = st.mention(author, text, reach=4.0)
+        st.remember(mention, author, text, "critical", story=True, boost=25.0)
         return mention

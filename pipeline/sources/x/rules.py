@@ -9,23 +9,11 @@ Matching is case-insensitive, so terms differing only in case are kept once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
+from pipeline.sources.terms import quote_term
+
 __all__ = ["build_rules", "quote_term"]
-
-# A term needs quotes when it is more than one token or holds characters X reads as syntax.
-_BARE = re.compile(r"^[@#$]?[\w'.-]+$")
-
-
-def quote_term(term: str) -> str:
-    """One term as an X query operand: ``@h`` and ``#t`` as they are, phrases in quotes."""
-    term = " ".join(term.split())
-    if not term:
-        raise ValueError("empty term")
-    if _BARE.match(term) and term.upper() not in ("OR", "AND"):
-        return term
-    return '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def build_rules(terms: Iterable[str], max_length: int = 512, suffix: str = "") -> list[str]:

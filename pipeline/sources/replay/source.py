@@ -27,23 +27,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Annotated, Any, ClassVar
 
-import orjson
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from pipeline.events import EVENT_TYPES, DeadLetter, InvalidEvent, validate_object
 from pipeline.sources.base import SourceConfig, StreamingConfig, StreamingSource
 from pipeline.sources.emitter import Record
-from pipeline.sources.retry import FatalError
-
-TOPICS: dict[str, type[BaseModel]] = {**EVENT_TYPES, DeadLetter.topic: DeadLetter}
-
-
-# A record that cannot be replayed; its message is the dead letter's reason.
-Invalid = InvalidEvent
+from pipeline.sources.errors import FatalError
+from pipeline.sources.replay.parsing import TOPICS, Invalid, csv_record, parse_jsonl, validate
 
 
 class ReplayConfig(StreamingConfig):
@@ -72,54 +65,6 @@ class ReplayConfig(StreamingConfig):
         if v is not None and v not in TOPICS:
             raise ValueError(f"unknown topic {v!r}; one of {', '.join(sorted(TOPICS))}")
         return v
-
-
-def validate(topic: str, value: Any) -> Any:
-    """The model instance of ``value`` on ``topic``; raise Invalid with the reason."""
-    model = TOPICS.get(topic)
-    if model is None:
-        raise Invalid(f"unknown topic {topic!r}")
-    return validate_object(model, value, version_optional=True)
-
-
-def parse_jsonl(line: bytes, default_topic: str | None) -> tuple[str, Any]:
-    try:
-        data = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        raise Invalid(f"not JSON: {exc}") from None
-    if isinstance(data, dict) and set(data) == {"topic", "key", "value"}:
-        return str(data["topic"]), data["value"]  # the dry-run format
-    if default_topic is None:
-        raise Invalid("bare event but no --topic (or use the {topic, key, value} form)")
-    return default_topic, data
-
-
-def csv_record(header: list[str], cells: list[str], default_topic: str | None) -> tuple[str, Any]:
-    """A CSV row as (topic, nested dict): dotted columns nest, JSON-looking cells are decoded."""
-    if len(cells) != len(header):
-        raise Invalid(f"expected {len(header)} columns, got {len(cells)}")
-    record: dict[str, Any] = {}
-    topic = default_topic
-    for name, cell in zip(header, cells, strict=True):
-        if name == "topic":
-            topic = cell or topic
-            continue
-        if cell == "":
-            continue  # the schema's default
-        value: Any = cell
-        if cell[:1] in "[{":
-            try:
-                value = orjson.loads(cell)
-            except orjson.JSONDecodeError as exc:
-                raise Invalid(f"column {name}: not JSON: {exc}") from None
-        *parents, leaf = name.split(".")
-        node = record
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    if topic is None:
-        raise Invalid("no topic: pass --topic or add a topic column")
-    return topic, record
 
 
 class ReplaySource(StreamingSource[ReplayConfig]):

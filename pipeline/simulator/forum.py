@@ -10,15 +10,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from pipeline.campaign import Subject
 from pipeline.events import ThreadPost
-from pipeline.sources import demo_text as T
-
-if TYPE_CHECKING:
-    from pipeline.sources.demo_people import Person
-    from pipeline.sources.demo_sim import Simulator
+from pipeline.simulator import text as T
+from pipeline.simulator.people import Person
+from pipeline.simulator.stage import Stage
 
 REPLY_KINDS = ("low", "argue", "answer", "ask", "background")
 
@@ -39,45 +36,45 @@ class Thread:
 
 
 class Forum:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
         self.threads: list[Thread] = []
         self.count = 0
 
     def post(self) -> ThreadPost:
-        sim = self.sim
+        st = self.stage
         live = [t for t in self.threads[-12:] if t.answerable]
         # New threads are rarer than replies: a forum has a few busy conversations at a time.
-        if len(live) < 3 or sim.rng.random() < 0.04:
+        if len(live) < 3 or st.rng.random() < 0.04:
             return self._open()
         # Recent activity draws replies: a conversation in progress keeps going.
-        weights = [math.exp(-(sim.t - t.last_t) / 240.0) + 0.05 for t in live]
-        return self._reply(sim.rng.choices(live, weights)[0])
+        weights = [math.exp(-(st.t - t.last_t) / 240.0) + 0.05 for t in live]
+        return self._reply(st.rng.choices(live, weights)[0])
 
     def _member(self) -> Person:
-        people = self.sim.people.forum
-        return self.sim.rng.choices(people, [p.activity for p in people])[0]
+        people = self.stage.people.forum
+        return self.stage.rng.choices(people, [p.activity for p in people])[0]
 
     def _open(self) -> ThreadPost:
-        sim, rng = self.sim, self.sim.rng
-        issue = rng.choice(sim.issues) if sim.issues and rng.random() < 0.75 else None
+        st, rng = self.stage, self.stage.rng
+        issue = rng.choice(st.issues) if st.issues and rng.random() < 0.75 else None
         kind = "issue" if issue else "candidate"
         # On a forum people write the name, not the @handle.
-        slots = sim._slots(issue, subject=issue or sim.cand) | {"cand": sim.cand.name}
-        title = sim._fill(rng.choice(T.THREAD_TITLES[kind]), slots)
+        slots = st.slots(issue, subject=issue or st.cand) | {"cand": st.cand.name}
+        title = st.fill(rng.choice(T.THREAD_TITLES[kind]), slots)
         question = rng.random() < 0.5
-        text = sim._fill(rng.choice(T.THREAD_OPEN["question" if question else "statement"]), slots)
+        text = st.fill(rng.choice(T.THREAD_OPEN["question" if question else "statement"]), slots)
         self.count += 1
         slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60]
         thread = Thread(
-            thread_id=f"demo-{sim.tag}-t{self.count}",
+            thread_id=f"demo-{st.tag}-t{self.count}",
             number=self.count,
             title=title,
             slug=slug,
-            subject=issue or sim.cand,
+            subject=issue or st.cand,
             answerable=not question or rng.random() < 0.65,
             low_only=not question and rng.random() < 0.2,
-            started=sim.t,
+            started=st.t,
             open_questions=int(question),
         )
         self.threads.append(thread)
@@ -85,7 +82,7 @@ class Forum:
         return self._emit(thread, self._member(), text, None)
 
     def _reply(self, thread: Thread) -> ThreadPost:
-        sim, rng = self.sim, self.sim.rng
+        st, rng = self.stage, self.stage.rng
         if thread.low_only:
             kind = "low"
         else:
@@ -96,8 +93,8 @@ class Forum:
         ids = thread.post_ids
         # Mostly answer the latest post, which is what builds chains of replies.
         parent = ids[-1] if r < 0.55 else ids[0] if r < 0.8 else rng.choice(ids)
-        slots = sim._slots(subject=thread.subject) | {"cand": sim.cand.name}
-        text = sim._fill(rng.choice(T.THREAD_REPLY[kind]), slots)
+        slots = st.slots(subject=thread.subject) | {"cand": st.cand.name}
+        text = st.fill(rng.choice(T.THREAD_REPLY[kind]), slots)
         if kind == "ask":
             thread.open_questions += 1
         elif kind == "answer":
@@ -105,16 +102,16 @@ class Forum:
         return self._emit(thread, self._member(), text, parent)
 
     def _emit(self, thread: Thread, author: Person, text: str, parent: str | None) -> ThreadPost:
-        sim = self.sim
-        event_id = sim._next_id()
+        st = self.stage
+        event_id = st.next_id()
         post_id = event_id.split(":", 1)[1]
         thread.post_ids.append(post_id)
-        thread.last_t = sim.t
+        thread.last_t = st.t
         number = len(thread.post_ids)
         return ThreadPost(
             event_id=event_id,
             platform="discourse",
-            occurred_at=sim.clock(sim.t),
+            occurred_at=st.clock(st.t),
             thread_id=thread.thread_id,
             post_id=post_id,
             parent_id=parent,

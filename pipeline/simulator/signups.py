@@ -10,33 +10,31 @@ clear text never leaves this function (not in events, not in logs).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pipeline.events import Signup, Utm
 from pipeline.pii import hmac_email, hmac_phone
-from pipeline.sources import demo_text as T
-from pipeline.sources.demo_people import referral_code
-
-if TYPE_CHECKING:
-    from pipeline.sources.demo_sim import Simulator
+from pipeline.simulator import text as T
+from pipeline.simulator.forum import Forum
+from pipeline.simulator.people import referral_code
+from pipeline.simulator.stage import Stage
 
 EVENTS = ("eastside-town-hall", "riverfront-canvass-kickoff", "library-forum", "block-party")
 
 
 class SignupDesk:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, stage: Stage, forum: Forum) -> None:
+        self.stage = stage
+        self.forum = forum  # its threads are what forum signups point back at
 
     def signup(self) -> Signup:
-        sim, rng = self.sim, self.sim.rng
-        boosted = [code for code, until in sim.validator_boost.items() if until > sim.t]
+        st, rng = self.stage, self.stage.rng
+        boosted = [code for code, until in st.validator_boost.items() if until > st.t]
         channel = rng.choices(
             ("web", "event", "referral"), (0.45, 0.2, 0.35 * (1 + 2 * bool(boosted)))
         )[0]
         form = rng.choice(T.SIGNUP_FORMS[channel])
         code = ""
         if channel == "referral":
-            validators = sim.campaign.validators
+            validators = st.campaign.validators
             if boosted and rng.random() < 0.7:
                 code = rng.choice(boosted)
             elif validators and rng.random() < 0.5:
@@ -51,12 +49,12 @@ class SignupDesk:
         else:
             source, medium = rng.choice(T.UTM_SOURCES)
             content = ""
-            if source == "forum" and sim.forum.threads:
-                content = rng.choice(sim.forum.threads).thread_id
+            if source == "forum" and self.forum.threads:
+                content = rng.choice(self.forum.threads).thread_id
             elif medium == "social" and rng.random() < 0.4:
-                post = sim._pick_post(sim.recent)
+                post = st.pick_post(st.recent)
                 content = post.event_id if post else ""
-            tags = [t.lstrip("#") for s in sim.issues for t in s.terms if t.startswith("#")]
+            tags = [t.lstrip("#") for s in st.issues for t in s.terms if t.startswith("#")]
             campaign = rng.choice(tags).lower() if tags and rng.random() < 0.6 else "general"
             utm = Utm(source=source, medium=medium, campaign=campaign, content=content)
         region = rng.choices([r for r, _ in T.REGIONS], [w for _, w in T.REGIONS])[0]
@@ -64,9 +62,9 @@ class SignupDesk:
         email = f"{first}.{last}{rng.randint(1, 999)}@{rng.choice(T.EMAIL_DOMAINS)}"
         phone = f"+1 (206) 555-{rng.randint(100, 199):04d}" if rng.random() < 0.55 else None
         return Signup(
-            event_id=sim._next_id(),
+            event_id=st.next_id(),
             platform="forms",
-            occurred_at=sim.clock(sim.t),
+            occurred_at=st.clock(st.t),
             channel=channel,
             form=form,
             referral_code=code,
@@ -74,6 +72,6 @@ class SignupDesk:
             country="US",
             region=region,
             postal_prefix=rng.choice(T.POSTAL_PREFIXES[region]),
-            email_hmac=hmac_email(email, sim.pii_key),
-            phone_hmac=hmac_phone(phone, sim.pii_key) if phone else None,
+            email_hmac=hmac_email(email, st.pii_key),
+            phone_hmac=hmac_phone(phone, st.pii_key) if phone else None,
         )

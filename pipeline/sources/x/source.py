@@ -1,9 +1,9 @@
-"""``x``: X (Twitter) API v2 mentions, by filtered stream or recent search (tweepy).
+"""``x``: X (Twitter) API v2 mentions, by filtered stream or recent search.
 
 Modes (``--mode``):
 
 - ``stream``: keep the filtered stream's rules (tag ``buzz``) in step with the campaign's tracked
-  terms (``x_rules.build_rules``), then hold ``GET /2/tweets/search/stream`` open, reconnecting
+  terms (``rules.build_rules``), then hold ``GET /2/tweets/search/stream`` open, reconnecting
   after drops. Needs a tier that has the filtered stream (Pro and up). With ``--once`` it reads
   until the stream goes quiet (the first keep-alive, which X sends only when idle).
 - ``search``: every ``poll_interval`` seconds, ``search_recent_tweets`` for each query (the same
@@ -16,19 +16,14 @@ tweets and moves it when all pages of a poll were yielded (a crash mid-poll repe
 stable ``x:<id>`` event ids absorb it). Before (re)connecting a stream, ``catch_up`` runs one
 search pass from ``since_id`` so tweets posted while we were away are not lost.
 
-tweepy does the REST calls (rules, search) with ``return_type=dict``, so mapping works on X's own
-JSON (``x_map.py``, pure). The stream connection itself is read here with requests, not with
-tweepy's ``StreamingClient``: that one runs its own callback loop with its own sleeps and hides
-the status headers and malformed lines that our failure policy needs.
+The API calls are in ``client.py``, the mapping of X's JSON in ``mapping.py`` (pure).
 
-Failure policy:
-
-- 429: retriable, waiting until ``x-rate-limit-reset``; 5xx, timeouts, connection errors:
-  retriable with backoff (the runner's, or ``call_with_retry`` when reconnecting a stream).
-- 401: fatal, "check BUZZ_SOURCE_X_BEARER_TOKEN". 403 from the stream endpoints: fallback to search
-  in ``auto``, fatal in ``stream``. Other 4xx: fatal with X's error detail. A 400 about an expired
-  ``since_id`` (older than the 7 days recent search covers) drops it and searches again.
-- A tweet (or stream line) that cannot be mapped: dead letter with the reason; the stream goes on.
+Failure policy: the client's (429 waits until ``x-rate-limit-reset``; 5xx, timeouts, resets
+retriable; 401 fatal, "check BUZZ_SOURCE_X_BEARER_TOKEN"; other 4xx fatal with X's detail). A
+dropped stream whose reconnection fails raises the retriable error to the runner, which backs
+off and polls again (catching up by search first). 403 from the stream endpoints: search in
+``auto``, fatal in ``stream``. A tweet (or stream line) that cannot be mapped: a dead letter with
+the reason; the stream goes on.
 """
 
 from __future__ import annotations
@@ -38,33 +33,16 @@ from typing import Any, ClassVar, Literal
 
 import orjson
 import requests
-import tweepy
 from pydantic import Field, SecretStr, field_validator
 
-from pipeline.campaign import load_campaign
 from pipeline.events import Mention
 from pipeline.sources.base import PollingConfig, PollingSource, SourceConfig
 from pipeline.sources.emitter import Record
-from pipeline.sources.http_util import TimeoutSession, wait_hint
-from pipeline.sources.retry import FatalError, RetriableError, SourceError, call_with_retry
-from pipeline.sources.x_map import UnmappableTweet, tweet_fields, users_by_id
-from pipeline.sources.x_rules import build_rules
-
-API = "https://api.twitter.com/2"
-STREAM_URL = f"{API}/tweets/search/stream"
-RULE_TAG = "buzz"
-EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
-USER_FIELDS = ["public_metrics", "username", "name"]
-TWEET_FIELDS = [
-    "created_at",
-    "public_metrics",
-    "entities",
-    "lang",
-    "referenced_tweets",
-    "conversation_id",
-    "author_id",
-]
-TOKEN_HINT = "check BUZZ_SOURCE_X_BEARER_TOKEN (or --bearer-token)"
+from pipeline.sources.errors import FatalError
+from pipeline.sources.terms import campaign_terms
+from pipeline.sources.x.client import StreamUnavailable, XClient
+from pipeline.sources.x.mapping import UnmappableTweet, tweet_fields, users_by_id
+from pipeline.sources.x.rules import build_rules
 
 
 class XConfig(PollingConfig):
@@ -89,25 +67,6 @@ class XConfig(PollingConfig):
         return [v] if isinstance(v, str) else v
 
 
-class _StreamUnavailable(Exception):
-    """403 from the stream endpoints: this tier has no filtered stream."""
-
-
-def _http_error(exc: tweepy.HTTPException, what: str) -> SourceError:
-    """Map tweepy's HTTP exceptions onto the kit's failure classes."""
-    resp = exc.response
-    status = getattr(resp, "status_code", 0)
-    headers = getattr(resp, "headers", {}) or {}
-    detail = "; ".join(exc.api_messages) or str(exc)
-    if isinstance(exc, tweepy.TooManyRequests):
-        return RetriableError(f"{what}: rate limited (429)", wait_hint(headers))
-    if isinstance(exc, tweepy.TwitterServerError):
-        return RetriableError(f"{what}: HTTP {status}", wait_hint(headers))
-    if isinstance(exc, tweepy.Unauthorized):
-        return FatalError(f"{what}: X answered 401 Unauthorized: {TOKEN_HINT}")
-    return FatalError(f"{what}: HTTP {status}: {detail}")
-
-
 class XSource(PollingSource[XConfig]):
     name: ClassVar[str] = "x"
     description: ClassVar[str] = (
@@ -118,9 +77,7 @@ class XSource(PollingSource[XConfig]):
 
     def setup(self) -> None:
         cfg = self.config
-        terms = cfg.terms or [
-            t for s in load_campaign(self.ctx.settings.campaign_file).subjects for t in s.terms
-        ]
+        terms = cfg.terms or campaign_terms(self.ctx.settings)
         try:
             self.rules = build_rules(terms, cfg.rule_max_length, cfg.rule_suffix)
         except ValueError as exc:
@@ -130,17 +87,12 @@ class XSource(PollingSource[XConfig]):
                 f"the tracked terms need {len(self.rules)} rules, more than --max-rules "
                 f"{cfg.max_rules}: track fewer terms or raise --rule-max-length"
             )
-        self.session = TimeoutSession((10.0, cfg.timeout))
-        token = cfg.bearer_token.get_secret_value()
-        self.client = tweepy.Client(token, return_type=dict, wait_on_rate_limit=False)
-        self.client.session = self.session
-        self.streaming = tweepy.StreamingClient(token, return_type=dict)
-        self.streaming.session = self.session
+        self.client = XClient(cfg.bearer_token.get_secret_value(), cfg.timeout)
         self.mode = cfg.mode
         self._rules_synced = False
 
     def teardown(self) -> None:
-        self.session.close()
+        self.client.close()
 
     # -- the loop ------------------------------------------------------------------------------
     def poll(self) -> Iterator[Record]:
@@ -148,20 +100,12 @@ class XSource(PollingSource[XConfig]):
             try:
                 yield from self._stream()
                 return
-            except _StreamUnavailable as exc:
+            except StreamUnavailable as exc:
                 if self.mode == "stream":
                     raise FatalError(f"{exc}; use --mode search on this tier") from None
                 self.log.warning("%s: falling back to recent search (--mode search)", exc)
                 self.mode = "search"
         yield from self._search_pass()
-
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except tweepy.HTTPException as exc:
-            raise _http_error(exc, what) from exc
-        except requests.RequestException as exc:
-            raise RetriableError(f"{what}: {type(exc).__name__}: {exc}") from exc
 
     # -- search --------------------------------------------------------------------------------
     def _search_pass(self) -> Iterator[Record]:
@@ -169,102 +113,23 @@ class XSource(PollingSource[XConfig]):
         newest = int(since) if since else 0
         seen: set[str] = set()
         for query in self.rules:
-            for page in self._search_pages(query, since):
+            for page in self.client.search_pages(query, since, self.config.max_pages):
                 meta = page.get("meta") or {}
                 newest = max(newest, int(meta.get("newest_id") or 0))
                 yield from self._records(page, seen, track=False)
         if newest:
             self.checkpoint["since_id"] = str(newest)
 
-    def _search_pages(self, query: str, since_id: str | None) -> Iterator[dict[str, Any]]:
-        token: str | None = None
-        for n in range(self.config.max_pages):
-            try:
-                page = self._call(
-                    "recent search",
-                    self.client.search_recent_tweets,
-                    query,
-                    since_id=since_id,
-                    next_token=token,
-                    max_results=100,
-                    expansions=EXPANSIONS,
-                    tweet_fields=TWEET_FIELDS,
-                    user_fields=USER_FIELDS,
-                )
-            except FatalError as exc:
-                # since_id older than the 7 days recent search covers: start from what it has.
-                if since_id and "since_id" in str(exc) and n == 0:
-                    self.log.warning("since_id %s expired; searching without it", since_id)
-                    since_id = None
-                    continue
-                raise
-            yield page
-            token = (page.get("meta") or {}).get("next_token")
-            if not token:
-                return
-        self.log.warning(
-            "recent search: stopped after --max-pages %d for %r; older matches of this poll "
-            "are skipped",
-            self.config.max_pages,
-            query,
-        )
-
     # -- stream --------------------------------------------------------------------------------
-    def _sync_rules(self) -> None:
-        """Make the rules tagged ``buzz`` exactly ours; rules with other tags are left alone."""
-        try:
-            have = self._call("stream rules", self.streaming.get_rules)
-            ours = {r["value"]: r["id"] for r in have.get("data") or [] if r.get("tag") == RULE_TAG}
-            stale = [rid for value, rid in ours.items() if value not in self.rules]
-            if stale:
-                self._call("stream rules", self.streaming.delete_rules, stale)
-            missing = [tweepy.StreamRule(v, RULE_TAG) for v in self.rules if v not in ours]
-            if missing:
-                self._call("stream rules", self.streaming.add_rules, missing)
-        except FatalError as exc:
-            if isinstance(exc.__cause__, tweepy.Forbidden):
-                raise _StreamUnavailable(f"stream rules: 403 Forbidden ({exc})") from None
-            raise
-        self._rules_synced = True
-        self.log.info("x: %d stream rule(s) in place", len(self.rules))
-
-    def _connect(self) -> requests.Response:
-        params = {
-            "expansions": ",".join(EXPANSIONS),
-            "tweet.fields": ",".join(TWEET_FIELDS),
-            "user.fields": ",".join(USER_FIELDS),
-        }
-        auth = {"Authorization": f"Bearer {self.config.bearer_token.get_secret_value()}"}
-        try:
-            resp = self.session.get(STREAM_URL, params=params, headers=auth, stream=True)
-        except requests.RequestException as exc:
-            raise RetriableError(f"stream: {type(exc).__name__}: {exc}") from exc
-        if resp.status_code == 200:
-            return resp
-        resp.close()
-        if resp.status_code == 403:
-            raise _StreamUnavailable(f"stream: 403 Forbidden: {resp.text[:200]}")
-        if resp.status_code == 401:
-            raise FatalError(f"stream: X answered 401 Unauthorized: {TOKEN_HINT}")
-        if resp.status_code == 429 or resp.status_code >= 500:
-            raise RetriableError(f"stream: HTTP {resp.status_code}", wait_hint(resp.headers))
-        raise FatalError(f"stream: HTTP {resp.status_code}: {resp.text[:300]}")
-
     def _stream(self) -> Iterator[Record]:
         if not self._rules_synced:
-            self._sync_rules()
+            self.client.sync_rules(self.rules)
+            self._rules_synced = True
+            self.log.info("x: %d stream rule(s) in place", len(self.rules))
         if self.config.catch_up and self.checkpoint.get("since_id"):
             yield from self._search_pass()
         while not self.ctx.stopping():
-            resp = call_with_retry(
-                self._connect,
-                backoff=self.backoff,
-                sleep=self.ctx.wait,
-                on_retry=lambda n, wait, exc: self.log.warning(
-                    "%s; reconnecting in %.1fs (attempt %d)", exc, wait, n
-                ),
-            )
-            with resp:
+            with self.client.connect() as resp:
                 yield from self._read(resp)
             if self.ctx.once or self.ctx.stopping():
                 return

@@ -13,12 +13,12 @@ A feed seen for the first time starts from its newest page (no backfill beyond `
 
 Ids are per instance, so ``event_id`` is ``mastodon:<instance host>:<status id>``, and reblogs,
 replies and quotes point at ids of the same instance. HTML ``content`` becomes text with
-``html_text.html_to_text``; hashtag and mention links are dropped from ``links`` (they are in
-``hashtags`` and the text already).
+``pipeline.sources.html_text``; hashtag and mention links are dropped from ``links`` (they are
+in ``hashtags`` and the text already).
 
-HTTP with requests rather than httpx or Mastodon.py: the three social connectors share one stack
-(tweepy brings requests), Mastodon.py would add a dependency for four GET calls and hides the
-rate-limit headers behind its own sleeping.
+HTTP with the kit's one helper (``pipeline.sources.http``, on requests) rather than
+Mastodon.py, which would add a dependency for two GET calls and hides the rate-limit headers
+behind its own sleeping. The mapping of statuses to mentions is ``mapping.py`` (pure).
 
 Failure policy: 429 waits until ``X-RateLimit-Reset`` (an ISO 8601 time on Mastodon), 5xx,
 timeouts and non-JSON answers are retriable; 401/403 are fatal ("check
@@ -35,13 +35,13 @@ from urllib.parse import quote, urlparse
 import orjson
 from pydantic import Field, SecretStr, field_validator
 
-from pipeline.campaign import load_campaign
 from pipeline.events import Mention
 from pipeline.sources.base import PollingConfig, PollingSource, SourceConfig
 from pipeline.sources.emitter import Record
-from pipeline.sources.html_text import html_to_text
-from pipeline.sources.http_util import TimeoutSession, fetch_json
-from pipeline.sources.retry import FatalError
+from pipeline.sources.errors import FatalError
+from pipeline.sources.http import Fetched, TimeoutSession, fetch_json
+from pipeline.sources.mastodon.mapping import UnmappableStatus, status_fields
+from pipeline.sources.terms import campaign_terms
 
 TOKEN_HINT = "check BUZZ_SOURCE_MASTODON_ACCESS_TOKEN (or --access-token)"
 
@@ -79,65 +79,6 @@ def _id_key(status_id: str) -> tuple[int, str]:
     return (len(status_id), status_id)
 
 
-class UnmappableStatus(ValueError):
-    """The status lacks what a mention needs; the message is the dead letter's reason."""
-
-
-def status_fields(status: Any, host: str) -> dict[str, Any]:
-    """Keyword arguments for ``Mention`` from one Mastodon status (pure; raises on bad input)."""
-    if not isinstance(status, Mapping) or not status.get("id"):
-        raise UnmappableStatus("not a status object with an id")
-    sid = str(status["id"])
-    account = status.get("account")
-    if not isinstance(account, Mapping) or not account.get("acct"):
-        raise UnmappableStatus(f"status {sid} has no account")
-    reblog = status.get("reblog")
-    shown = reblog if isinstance(reblog, Mapping) else status  # a reblog's text is the original's
-    text, links = html_to_text(str(shown.get("content") or ""))
-    spoiler = str(shown.get("spoiler_text") or "").strip()
-    if spoiler:
-        text = f"CW: {spoiler}\n{text}" if text else f"CW: {spoiler}"
-    skip = {t.get("url") for t in shown.get("tags") or []}
-    skip |= {m.get("url") for m in shown.get("mentions") or []}
-    links = [link for link in links if link not in skip]
-    acct = str(account["acct"])
-    handle = acct if "@" in acct else f"{acct}@{host}"  # local accounts: add the instance
-
-    reshare_of = None
-    if isinstance(reblog, Mapping) and reblog.get("id"):
-        reshare_of = f"mastodon:{host}:{reblog['id']}"
-    else:
-        # Mastodon 4.5+ quotes: {"state": "accepted", "quoted_status": {...}}
-        quoted = (status.get("quote") or {}).get("quoted_status") or {}
-        if quoted.get("id"):
-            reshare_of = f"mastodon:{host}:{quoted['id']}"
-    reply = status.get("in_reply_to_id")
-    return {
-        "event_id": f"mastodon:{host}:{sid}",
-        "platform": "mastodon",
-        "occurred_at": status.get("created_at"),
-        "author": {
-            "id": account.get("uri") or account.get("url") or f"{host}:{account.get('id')}",
-            "handle": handle,
-            "display_name": account.get("display_name") or "",
-            "audience": account.get("followers_count") or 0,
-        },
-        "text": text,
-        "url": status.get("url") or status.get("uri") or "",
-        "lang": status.get("language") or "",
-        "engagement": {
-            "likes": status.get("favourites_count") or 0,
-            "reshares": status.get("reblogs_count") or 0,
-            "replies": status.get("replies_count") or 0,
-            "quotes": status.get("quotes_count") or 0,
-        },
-        "reshare_of": reshare_of,
-        "reply_to": f"mastodon:{host}:{reply}" if reply else None,
-        "links": links,
-        "hashtags": [t["name"] for t in shown.get("tags") or [] if t.get("name")],
-    }
-
-
 class MastodonSource(PollingSource[MastodonConfig]):
     name: ClassVar[str] = "mastodon"
     description: ClassVar[str] = (
@@ -149,9 +90,7 @@ class MastodonSource(PollingSource[MastodonConfig]):
         cfg = self.config
         self.base = cfg.instance_url
         self.host = urlparse(self.base).netloc.lower()
-        terms = [
-            t for s in load_campaign(self.ctx.settings.campaign_file).subjects for t in s.terms
-        ]
+        terms = campaign_terms(self.ctx.settings)
         self.tags = [t.lstrip("#") for t in (cfg.hashtag or [t for t in terms if t[:1] == "#"])]
         self.searches: list[str] = []
         if cfg.access_token is not None:
@@ -190,7 +129,7 @@ class MastodonSource(PollingSource[MastodonConfig]):
             body, resp = self._get(next_url, query, what)
             statuses = body.get("statuses") if isinstance(body, dict) else body
             if not isinstance(statuses, list):
-                yield self.dead_letter(resp.content, f"{what}: expected a list of statuses")
+                yield self.dead_letter(resp.body, f"{what}: expected a list of statuses")
                 return
             if not statuses:
                 return
@@ -214,7 +153,7 @@ class MastodonSource(PollingSource[MastodonConfig]):
             return prev, None
         return url, {**params, "limit": self.config.limit, "min_id": cursor}
 
-    def _get(self, url: str, query: dict[str, Any] | None, what: str) -> tuple[Any, Any]:
+    def _get(self, url: str, query: dict[str, Any] | None, what: str) -> tuple[Any, Fetched]:
         try:
             return fetch_json(self.session, url, what, params=query)
         except FatalError as exc:

@@ -30,14 +30,13 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import orjson
-import requests
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from pipeline.events import DeadLetter, ThreadPost
 from pipeline.sources.base import PollingConfig, PollingSource, SourceConfig
-from pipeline.sources.discourse_map import post_fields
+from pipeline.sources.discourse.mapping import post_fields
 from pipeline.sources.emitter import Record
-from pipeline.sources.retry import RetriableError, error_for_status
+from pipeline.sources.http import TimeoutSession, fetch
 
 SKIP_TOPIC = (403, 404, 410)
 MAX_TOPICS_KEPT = 1000  # checkpoint bound: topics not bumped among the last 1000 are forgotten
@@ -82,8 +81,7 @@ class DiscourseSource(PollingSource[DiscourseConfig]):
     def setup(self) -> None:
         cfg = self.config
         self.host = urlsplit(cfg.base_url).hostname or "forum"
-        self.session = requests.Session()
-        self.session.headers["Accept"] = "application/json"
+        self.session = TimeoutSession(cfg.timeout, headers={"Accept": "application/json"})
         if cfg.api_key is not None and cfg.api_username is not None:
             self.session.headers["Api-Key"] = cfg.api_key.get_secret_value()
             self.session.headers["Api-Username"] = cfg.api_username
@@ -95,22 +93,14 @@ class DiscourseSource(PollingSource[DiscourseConfig]):
     def _get(self, path: str, params: Any = None, *, topic: bool = False) -> Any:
         """JSON of ``path``; None for a topic that is gone; raises by the failure policy."""
         what = f"GET {path}"
-        try:
-            resp = self.session.get(
-                self.config.base_url + path, params=params, timeout=self.config.timeout
-            )
-        except requests.RequestException as exc:
-            raise RetriableError(f"{what}: {type(exc).__name__}") from None
-        if topic and resp.status_code in SKIP_TOPIC:
-            self.log.warning("%s: HTTP %d; skipping this topic", what, resp.status_code)
+        got = fetch(
+            self.session, self.config.base_url + path, what,
+            params=params, allow=SKIP_TOPIC if topic else (),
+        )  # fmt: skip
+        if got.status in SKIP_TOPIC:
+            self.log.warning("%s: HTTP %d; skipping this topic", what, got.status)
             return None
-        error = error_for_status(resp.status_code, resp.headers, what)
-        if error is not None:
-            raise error
-        try:
-            return orjson.loads(resp.content)
-        except orjson.JSONDecodeError:
-            raise RetriableError(f"{what}: answer is not JSON") from None
+        return got.json()
 
     # -- state ------------------------------------------------------------------------------
     def _topic_state(self, topic_id: int) -> dict[str, Any]:
@@ -188,7 +178,7 @@ class DiscourseSource(PollingSource[DiscourseConfig]):
             post = posts.get(post_id)
             if post is None:
                 continue  # deleted between the two requests
-            state["last_post_id"] = post_id  # advanced as it is yielded (see rss.py on why)
+            state["last_post_id"] = post_id  # advanced as it is yielded (see base.py on why)
             yield self._emit(topic, post)
 
     def _poll_posts(self) -> Iterator[Record]:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pipeline.campaign import Campaign, Validator
 from pipeline.events import Author
-from pipeline.sources import demo_text as T
+from pipeline.simulator import text as T
 
 Leaning = Literal["pro", "anti", "undecided"]
 

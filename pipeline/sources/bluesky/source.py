@@ -12,12 +12,9 @@ earlier than ``indexedAt``) and skips the URIs it already emitted, so a restart 
 nor repeats posts. Like X search, results come newest first, so the checkpoint moves only when
 a query's pages are all yielded.
 
-Plain HTTP with requests rather than the ``atproto`` SDK: two read-only GET endpoints do not need
-its generated models, and requests is already the HTTP stack of the other social connectors.
-
-``event_id`` is ``bluesky:<at-uri>``; ``reply.parent`` -> ``reply_to``, an embedded record
-(quote, also with media) -> ``reshare_of``; links from link facets and external embeds;
-hashtags from tag facets and the record's ``tags``.
+Plain HTTP with the kit's one helper (``pipeline.sources.http``, on requests) rather than the
+``atproto`` SDK: two read-only GET endpoints do not need its generated models. The mapping of
+post views to mentions is ``mapping.py`` (pure).
 
 Failure policy: 429 waits until ``RateLimit-Reset``; 5xx, timeouts and non-JSON answers are
 retriable; other 4xx are fatal with the XRPC error (a 403 on ``searchPosts`` means this AppView
@@ -36,16 +33,14 @@ from typing import Any, ClassVar
 import orjson
 from pydantic import Field, field_validator
 
-from pipeline.campaign import load_campaign
 from pipeline.events import Mention
 from pipeline.sources.base import PollingConfig, PollingSource, SourceConfig
+from pipeline.sources.bluesky.mapping import UnmappablePost, post_fields
 from pipeline.sources.emitter import Record
-from pipeline.sources.http_util import TimeoutSession, fetch_json
-from pipeline.sources.retry import FatalError, RetriableError
-from pipeline.sources.x_rules import quote_term
+from pipeline.sources.errors import SourceError
+from pipeline.sources.http import TimeoutSession, fetch_json
+from pipeline.sources.terms import campaign_terms, quote_term
 
-POST = "app.bsky.feed.post"
-QUOTE_EMBEDS = {"app.bsky.embed.record", "app.bsky.embed.recordWithMedia"}
 PROFILE_BATCH = 25  # getProfiles' limit on actors per call
 
 
@@ -73,75 +68,6 @@ class BlueskyConfig(PollingConfig):
         return [v] if isinstance(v, str) else v
 
 
-class UnmappablePost(ValueError):
-    """The post lacks what a mention needs; the message is the dead letter's reason."""
-
-
-def _facet_values(record: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    links: list[str] = []
-    tags: list[str] = []
-    for facet in record.get("facets") or []:
-        for feature in facet.get("features") or []:
-            kind = feature.get("$type")
-            if kind == "app.bsky.richtext.facet#link" and feature.get("uri"):
-                links.append(feature["uri"])
-            elif kind == "app.bsky.richtext.facet#tag" and feature.get("tag"):
-                tags.append(feature["tag"])
-    embed = record.get("embed") or {}
-    media = embed.get("media") or {}
-    for ext in (embed.get("external"), media.get("external")):
-        if isinstance(ext, Mapping) and ext.get("uri"):
-            links.append(ext["uri"])
-    tags += [t for t in record.get("tags") or [] if isinstance(t, str)]
-    return list(dict.fromkeys(links)), list(dict.fromkeys(tags))
-
-
-def post_fields(post: Any, audiences: Mapping[str, int]) -> dict[str, Any]:
-    """Keyword arguments for ``Mention`` from one ``app.bsky.feed.defs#postView`` (pure)."""
-    if not isinstance(post, Mapping) or not str(post.get("uri", "")).startswith("at://"):
-        raise UnmappablePost("not a post view with an at:// uri")
-    uri = post["uri"]
-    author, record = post.get("author"), post.get("record")
-    if not isinstance(author, Mapping) or not author.get("did") or not author.get("handle"):
-        raise UnmappablePost(f"{uri}: author without did or handle")
-    if not isinstance(record, Mapping) or not isinstance(record.get("text"), str):
-        raise UnmappablePost(f"{uri}: record without text")
-    links, tags = _facet_values(record)
-    embed = record.get("embed") or {}
-    reshare_of = None
-    if embed.get("$type") in QUOTE_EMBEDS:
-        ref = embed.get("record") or {}
-        quoted = (ref.get("record") or {}).get("uri") if "record" in ref else ref.get("uri")
-        if isinstance(quoted, str) and f"/{POST}/" in quoted:
-            reshare_of = f"bluesky:{quoted}"
-    parent = ((record.get("reply") or {}).get("parent") or {}).get("uri")
-    langs = record.get("langs") or []
-    return {
-        "event_id": f"bluesky:{uri}",
-        "platform": "bluesky",
-        "occurred_at": record.get("createdAt") or post.get("indexedAt"),
-        "author": {
-            "id": author["did"],
-            "handle": author["handle"],
-            "display_name": author.get("displayName") or "",
-            "audience": audiences.get(author["did"], 0),
-        },
-        "text": record["text"],
-        "url": f"https://bsky.app/profile/{author['handle']}/post/{uri.rsplit('/', 1)[-1]}",
-        "lang": langs[0] if langs else "",
-        "engagement": {
-            "likes": post.get("likeCount") or 0,
-            "reshares": post.get("repostCount") or 0,
-            "replies": post.get("replyCount") or 0,
-            "quotes": post.get("quoteCount") or 0,
-        },
-        "reshare_of": reshare_of,
-        "reply_to": f"bluesky:{parent}" if parent else None,
-        "links": links,
-        "hashtags": tags,
-    }
-
-
 class BlueskySource(PollingSource[BlueskyConfig]):
     name: ClassVar[str] = "bluesky"
     description: ClassVar[str] = "Bluesky: app.bsky.feed.searchPosts on a public AppView"
@@ -152,9 +78,7 @@ class BlueskySource(PollingSource[BlueskyConfig]):
         if cfg.query:
             self.queries = list(dict.fromkeys(cfg.query))
         else:
-            terms = [
-                t for s in load_campaign(self.ctx.settings.campaign_file).subjects for t in s.terms
-            ]
+            terms = campaign_terms(self.ctx.settings)
             self.queries = list(dict.fromkeys(quote_term(t) for t in terms))
         self.session = TimeoutSession((10.0, cfg.timeout))
         self.profiles: dict[str, tuple[float, int]] = {}  # did -> (fetched at, followers)
@@ -185,7 +109,7 @@ class BlueskySource(PollingSource[BlueskyConfig]):
             )  # fmt: skip
             posts = body.get("posts") if isinstance(body, dict) else None
             if not isinstance(posts, list):
-                yield self.dead_letter(resp.content, "searchPosts: no 'posts' list in the answer")
+                yield self.dead_letter(resp.body, "searchPosts: no 'posts' list in the answer")
                 break
             fresh = [p for p in posts if not (isinstance(p, Mapping) and p.get("uri") in done)]
             audiences = self._audiences(fresh)
@@ -226,7 +150,7 @@ class BlueskySource(PollingSource[BlueskyConfig]):
                     self.session, f"{self.config.base_url}/app.bsky.actor.getProfiles",
                     "getProfiles", params=[("actors", d) for d in batch],
                 )  # fmt: skip
-            except (RetriableError, FatalError) as exc:
+            except SourceError as exc:
                 self.log.warning("bluesky: %s; audiences of %d authors unknown", exc, len(batch))
                 continue
             profiles = body.get("profiles") if isinstance(body, dict) else None

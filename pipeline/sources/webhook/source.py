@@ -3,9 +3,10 @@
     BUZZ_PII_KEY=... buzz source run webhook --secret whsec_... [--host 0.0.0.0 --port 8088]
 
 Routes: ``POST {path_prefix}/actionnetwork``, ``/mobilize`` and ``/form`` (default prefix
-``/webhooks``). Each request is authenticated (``webhook_auth``: a Standard Webhooks signature
+``/webhooks``). Each request is authenticated (``auth.py``: a Standard Webhooks signature
 with ``--secret``, or ``--token`` in the ``token_header`` header or ``?token=``), mapped
-(``webhook_map``: email and phone become keyed HMACs right there) and handed to the producer
+(``mapping.py``: email and phone become keyed HMACs right there; ``receiver.py`` does one
+request) and handed to the producer
 before the sender gets its answer, so a 2xx means "in the pipeline". ``--inbox FILE`` first
 replays captured deliveries (JSON lines ``{"path", "headers", "body"}``), verifying signatures but
 not their age; with ``--no-serve`` the source stops after that.
@@ -29,7 +30,7 @@ Answers and failure policy:
   has it and is told what to send.
 - 422 with the reason: an authenticated body that is not a signup (unparsable, no email or
   phone, bad field), plus a dead letter whose payload is the parsed body with every personal
-  field masked (``webhook_redact``: on parsed fields, whatever the encoding); of a body that
+  field masked (``redact.py``: on parsed fields, whatever the encoding); of a body that
   cannot be parsed only the size and hash are kept.
 - 503: the record could not be handed over within ``--reply-timeout`` (the sender retries).
 - BUZZ_PII_KEY unset stops at start-up; a port already taken is fatal.
@@ -43,191 +44,23 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import queue
-import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import orjson
 from aiohttp import web
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
-from pipeline.events import DeadLetter, Signup, describe_validation_error
-from pipeline.pii import keyed_hmac
 from pipeline.settings import ConfigError
-from pipeline.sources.base import SourceConfig, StreamingConfig, StreamingSource
+from pipeline.sources.base import SourceConfig, StreamingSource
 from pipeline.sources.emitter import Record
-from pipeline.sources.retry import FatalError
-from pipeline.sources.webhook_auth import (
-    AuthError,
-    ReplayGuard,
-    decode_secret,
-    verify_signature,
-    verify_token,
-)
-from pipeline.sources.webhook_map import MAPPERS, Mapper, PayloadError
-from pipeline.sources.webhook_redact import mask_text, parse_form, redacted_body, unparsed_body
-
-
-class WebhookConfig(StreamingConfig):
-    host: str = Field("127.0.0.1", description="Interface to listen on")
-    port: int = Field(8088, ge=0, le=65535, description="Port to listen on")
-    path_prefix: str = Field("/webhooks", description="Routes: PREFIX/actionnetwork|mobilize|form")
-    secret: SecretStr | None = Field(None, description="Standard Webhooks secret, whsec_...")
-    token: SecretStr | None = Field(
-        None, validate_default=True, description="Shared token, for senders that cannot sign"
-    )
-    token_header: str = Field("X-Webhook-Token", description="Header carrying the token")
-    tolerance: float = Field(300.0, gt=0, description="Replay window, seconds")
-    max_body_bytes: int = Field(1_048_576, ge=1024, description="Larger requests get 413")
-    max_ids: int = Field(100_000, ge=100, description="Webhook ids remembered against replays")
-    reply_timeout: float = Field(30.0, gt=0, description="Seconds to hand a record over")
-    inbox: Path | None = Field(None, description="Captured deliveries (JSONL) to process first")
-    serve: bool = Field(True, description="Listen for requests (off: only --inbox)")
-
-    @field_validator("secret")
-    @classmethod
-    def _secret(cls, v: SecretStr | None) -> SecretStr | None:
-        if v is not None:
-            decode_secret(v.get_secret_value())
-        return v
-
-    @field_validator("token")
-    @classmethod
-    def _auth(cls, v: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        if v is None and info.data.get("secret") is None:
-            raise ValueError("set --secret (whsec_..., BUZZ_SOURCE_WEBHOOK_SECRET) or --token")
-        return v
-
-    @field_validator("path_prefix")
-    @classmethod
-    def _prefix(cls, v: str) -> str:
-        return "/" + v.strip("/") if v.strip("/") else ""
-
-
-JSON_MEDIA = re.compile(r"^application/(?:[\w.-]+\+)?json$")
-FORM_MEDIA = "application/x-www-form-urlencoded"
-
-
-def media_type(content_type: str | None) -> str:
-    """``application/json`` of ``Application/JSON; charset=utf-8``; empty when absent."""
-    return (content_type or "").split(";", 1)[0].strip().lower()
-
-
-@dataclass
-class Reply:
-    status: int
-    body: dict[str, Any]
-    records: list[Record] = field(default_factory=list)
-    msg_id: str | None = None  # reserved in the replay guard: commit or release it
-    timestamp: float = 0.0
-
-
-class Receiver:
-    """Authenticate, parse, map and answer one request; reserves its webhook-id on arrival."""
-
-    def __init__(self, cfg: WebhookConfig, pii_key: SecretStr, guard: ReplayGuard) -> None:
-        self.cfg, self.pii_key, self.guard = cfg, pii_key, guard
-        self.key = decode_secret(cfg.secret.get_secret_value()) if cfg.secret else None
-
-    def handle(
-        self,
-        platform: str,
-        headers: Mapping[str, str],
-        query: Mapping[str, str],
-        body: bytes,
-        now: float,
-        *,
-        check_age: bool = True,
-    ) -> Reply:
-        mapper = MAPPERS.get(platform)
-        if mapper is None:
-            return Reply(404, {"error": f"unknown route; use one of {', '.join(MAPPERS)}"})
-        if len(body) > self.cfg.max_body_bytes:
-            return Reply(413, {"error": "request body too large"})
-        lower = {k.lower(): v for k, v in headers.items()}
-        msg_id, stamp = None, now
-        try:
-            if self.key is not None and "webhook-signature" in lower:
-                tolerance = self.cfg.tolerance if check_age else None
-                msg_id, ts = verify_signature(self.key, lower, body, now, tolerance)
-                stamp = float(ts)
-            elif self.cfg.token is not None:
-                presented = lower.get(self.cfg.token_header.lower()) or query.get("token")
-                verify_token(self.cfg.token.get_secret_value(), presented)
-                msg_id = lower.get("webhook-id") or None
-            else:
-                raise AuthError("missing webhook-signature")
-        except AuthError as exc:
-            return Reply(401, {"error": f"unauthorized: {exc}"})
-        media = media_type(lower.get("content-type"))
-        if not (JSON_MEDIA.match(media) or (media == FORM_MEDIA and platform == "form")):
-            accepted = "application/json" + (f" or {FORM_MEDIA}" if platform == "form" else "")
-            return Reply(
-                415,
-                {"error": f"unsupported Content-Type {media or '(none)'!r}: send {accepted}"},
-            )
-        if msg_id:
-            state = self.guard.reserve(msg_id)
-            if state == ReplayGuard.DONE:
-                return Reply(200, {"status": "duplicate", "webhook_id": msg_id})
-            if state == ReplayGuard.IN_PROGRESS:
-                detail = "a delivery with this webhook-id is being processed; retry if it fails"
-                return Reply(409, {"status": "duplicate", "webhook_id": msg_id, "detail": detail})
-        try:
-            reply = self._map(mapper, media, body, msg_id, now)
-        except BaseException:
-            if msg_id:
-                self.guard.release(msg_id)
-            raise
-        reply.msg_id, reply.timestamp = msg_id, stamp
-        return reply
-
-    def _map(
-        self, mapper: Mapper, media: str, body: bytes, msg_id: str | None, now: float
-    ) -> Reply:
-        if media == FORM_MEDIA:
-            data: Any = parse_form(body)
-            if data is None:
-                return self._bad(unparsed_body(body, media), ["body is not form-encoded"])
-        else:
-            try:
-                data = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
-                return self._bad(unparsed_body(body, media), [f"body is not JSON: {exc}"])
-        # An id for what has none of its own: keyed, since the body holds personal data.
-        fallback = msg_id or keyed_hmac("body:" + body.hex(), self.pii_key)[:32]
-        signups: list[Record] = []
-        reasons: list[str] = []
-        when = datetime.fromtimestamp(now, UTC)
-        for result in mapper(data, self.pii_key, when, fallback):
-            if isinstance(result, PayloadError):
-                reasons.append(str(result))
-                continue
-            try:
-                signups.append(Signup(**result))
-            except ValidationError as exc:
-                reasons.append(describe_validation_error(exc))
-        if not signups:
-            return self._bad(redacted_body(data), reasons)
-        records = signups + ([self._dead(redacted_body(data), reasons)] if reasons else [])
-        ids = [s.event_id for s in signups]  # type: ignore[attr-defined]
-        answer: dict[str, Any] = {"status": "accepted", "event_ids": ids}
-        if reasons:
-            answer["rejected"] = [mask_text(r) for r in reasons]
-        return Reply(202, answer, records)
-
-    def _dead(self, payload: bytes, reasons: list[str]) -> DeadLetter:
-        reason = "; ".join(mask_text(r) for r in reasons)[:2000]
-        return DeadLetter.for_payload(payload, reason, source="webhook")
-
-    def _bad(self, payload: bytes, reasons: list[str]) -> Reply:
-        dead = self._dead(payload, reasons)
-        return Reply(422, {"error": dead.reason}, [dead])
+from pipeline.sources.errors import FatalError
+from pipeline.sources.webhook.auth import ReplayGuard
+from pipeline.sources.webhook.config import WebhookConfig
+from pipeline.sources.webhook.mapping import MAPPERS
+from pipeline.sources.webhook.receiver import Receiver, Reply
 
 
 class WebhookSource(StreamingSource[WebhookConfig]):

@@ -2,9 +2,9 @@
 
 It talks about the campaign in ``BUZZ_CAMPAIGN_FILE`` (the built-in demo campaign by default), at
 ``--rate`` events per second, paced to the wall clock with ``occurred_at`` = now. The events come
-from :class:`~pipeline.sources.demo_sim.Simulator`, a pure seeded generator, so ``seed`` fixes the
-whole run, event ids included (``demo:<run tag>-<n>``); without a seed a random one is drawn and
-logged so the run can be reproduced.
+from :class:`~pipeline.simulator.engine.Simulator`, a pure seeded generator, so ``seed`` fixes
+the whole run, event ids included (``demo:<run tag>-<n>``); without a seed a random one is drawn
+and logged so the run can be reproduced.
 
 Failure policy: nothing here talks to a network, so there is nothing to retry; a bad campaign file
 or option is a configuration error at start-up (exit 2), anything else is a bug (fatal).
@@ -21,8 +21,8 @@ from typing import ClassVar
 from pydantic import Field, SecretStr, model_validator
 
 from pipeline.campaign import load_campaign
+from pipeline.simulator.engine import Event, SimParams, Simulator
 from pipeline.sources.base import SourceConfig, StreamingConfig, StreamingSource
-from pipeline.sources.demo_sim import Event, SimParams, Simulator
 
 # Used only when BUZZ_PII_KEY is unset, and said so in the log: the demo's made-up emails are not
 # personal data, but the code path is the real one.

@@ -2,7 +2,7 @@
 
 Slots are filled from the campaign file (subjects, their terms, validators), so any campaign reads
 right. ``{cand}``/``{rival}`` are one of the subject's name-like terms, ``{cand_tag}`` its hashtag,
-``{term}`` an issue term, ``{link}`` a link; the rest are in ``Simulator._slots``. Tone matters: the
+``{term}`` an issue term, ``{link}`` a link; the rest are in ``Stage.slots``. Tone matters: the
 processors score sentiment from these words, and staff read them on the dashboard.
 """
 

@@ -34,16 +34,15 @@ from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import orjson
-import requests
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_settings import NoDecode
 
 from pipeline.events import DeadLetter, Mention, ThreadPost
 from pipeline.sources.base import PollingConfig, PollingSource, SourceConfig
 from pipeline.sources.emitter import Record
-from pipeline.sources.retry import Backoff
-from pipeline.sources.rss_fetch import FeedTooLarge, FetchFailed, fetch_feed
-from pipeline.sources.rss_map import (
+from pipeline.sources.errors import SourceError
+from pipeline.sources.http import TimeoutSession, TooLarge, fetch
+from pipeline.sources.rss.mapping import (
     NotAFeed,
     entry_key,
     mention_fields,
@@ -52,6 +51,10 @@ from pipeline.sources.rss_map import (
 )
 
 DEAD_LETTER_HEAD = 64 * 1024  # bytes of a bad feed kept in its dead letter: enough to diagnose
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
+)
+FEED_BACKOFF_START = 60.0  # seconds a feed rests after its first failure, doubling after that
 
 
 def _check_url(url: str) -> str:
@@ -140,9 +143,9 @@ class RssSource(PollingSource[RssConfig]):
     Config: ClassVar[type[SourceConfig]] = RssConfig
 
     def setup(self) -> None:
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = self.config.user_agent
-        self.feed_backoff = Backoff(initial=60.0, maximum=self.config.feed_backoff_max)
+        self.session = TimeoutSession(
+            self.config.timeout, user_agent=self.config.user_agent, headers={"Accept": ACCEPT}
+        )
 
     def teardown(self) -> None:
         self.session.close()
@@ -160,21 +163,21 @@ class RssSource(PollingSource[RssConfig]):
     def _poll_feed(self, spec: FeedSpec, state: dict[str, Any]) -> Iterator[Record]:
         cfg = self.config
         try:
-            got = fetch_feed(
+            got = fetch(
                 self.session,
                 spec.url,
+                f"feed {spec.url}",
                 etag=state.get("etag"),
                 last_modified=state.get("last_modified"),
-                timeout=cfg.timeout,
                 max_bytes=cfg.max_bytes,
             )
             parsed = parse_feed(got.body) if got.status != 304 else None
-        except FetchFailed as exc:
-            self._back_off(spec, state, str(exc), exc.retry_after)
-            return
-        except FeedTooLarge as exc:
-            yield self.dead_letter(exc.head, f"feed {spec.url}: {exc}")
+        except TooLarge as exc:
+            yield self.dead_letter(exc.head, f"{exc} (--max-bytes)")
             self._back_off(spec, state, str(exc), None)
+            return
+        except SourceError as exc:  # network, timeout, any HTTP error: this feed rests
+            self._back_off(spec, state, str(exc), getattr(exc, "retry_after", None))
             return
         except NotAFeed as exc:
             yield self.dead_letter(got.body[:DEAD_LETTER_HEAD], f"feed {spec.url}: {exc}")
@@ -218,7 +221,14 @@ class RssSource(PollingSource[RssConfig]):
         self, spec: FeedSpec, state: dict[str, Any], why: str, hint: float | None
     ) -> None:
         failures = int(state.get("failures", 0)) + 1
-        wait = self.feed_backoff.delay(failures, hint)
+        # The feed's pause is kept in the checkpoint (retry_at), not waited out: the other
+        # feeds go on meanwhile. The server's hint wins; else 60 s doubling to the maximum.
+        cap = self.config.feed_backoff_max
+        wait = (
+            min(hint, cap)
+            if hint is not None
+            else min(cap, FEED_BACKOFF_START * 2 ** (failures - 1))
+        )
         state["failures"] = failures
         state["retry_at"] = datetime.now(UTC).timestamp() + wait
         self.log.warning(
