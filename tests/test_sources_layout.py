@@ -123,6 +123,8 @@ def test_sources_are_the_kit_and_one_package_per_connector() -> None:
         assert package.is_dir() and (package / "__init__.py").is_file()
         assert (package / "source.py").is_file(), name
         assert (package / "mapping.py").is_file() or (package / "parsing.py").is_file(), name
+    for name in ("x", "mastodon", "bluesky", "discourse"):  # the API, apart from the connector
+        assert (sources / name / "client.py").is_file(), name
     assert not any((sources / f).exists() for f in ("demo.py", "retry.py", "http_util.py"))
 
 

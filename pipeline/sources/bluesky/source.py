@@ -12,9 +12,8 @@ earlier than ``indexedAt``) and skips the URIs it already emitted, so a restart 
 nor repeats posts. Like X search, results come newest first, so the checkpoint moves only when
 a query's pages are all yielded.
 
-Plain HTTP with the kit's one helper (``pipeline.sources.http``, on requests) rather than the
-``atproto`` SDK: two read-only GET endpoints do not need its generated models. The mapping of
-post views to mentions is ``mapping.py`` (pure).
+The two endpoints are read in ``client.py``; post views become mentions in ``mapping.py``
+(pure).
 
 Failure policy: 429 waits until ``RateLimit-Reset``; 5xx, timeouts and non-JSON answers are
 retriable; other 4xx are fatal with the XRPC error (a 403 on ``searchPosts`` means this AppView
@@ -35,13 +34,11 @@ from pydantic import Field, field_validator
 
 from pipeline.events import Mention
 from pipeline.sources.base import PollingConfig, PollingSource, SourceConfig
+from pipeline.sources.bluesky.client import PROFILE_BATCH, BlueskyClient
 from pipeline.sources.bluesky.mapping import UnmappablePost, post_fields
 from pipeline.sources.emitter import Record
 from pipeline.sources.errors import SourceError
-from pipeline.sources.http import TimeoutSession, fetch_json
 from pipeline.sources.terms import campaign_terms, quote_term
-
-PROFILE_BATCH = 25  # getProfiles' limit on actors per call
 
 
 class BlueskyConfig(PollingConfig):
@@ -80,11 +77,11 @@ class BlueskySource(PollingSource[BlueskyConfig]):
         else:
             terms = campaign_terms(self.ctx.settings)
             self.queries = list(dict.fromkeys(quote_term(t) for t in terms))
-        self.session = TimeoutSession((10.0, cfg.timeout))
+        self.client = BlueskyClient(cfg.base_url, cfg.timeout)
         self.profiles: dict[str, tuple[float, int]] = {}  # did -> (fetched at, followers)
 
     def teardown(self) -> None:
-        self.session.close()
+        self.client.close()
 
     def poll(self) -> Iterator[Record]:
         seen: set[str] = set()
@@ -96,32 +93,22 @@ class BlueskySource(PollingSource[BlueskyConfig]):
         state = self.checkpoint.setdefault("queries", {}).get(query) or {}
         since: str | None = state.get("since")
         recent: dict[str, str] = dict(state.get("recent") or {})  # uri -> indexedAt
-        params: dict[str, Any] = {"q": query, "sort": "latest", "limit": cfg.limit}
-        if cfg.lang:
-            params["lang"] = cfg.lang
-        if since:
-            params["since"] = _iso(_parse(since) - timedelta(seconds=cfg.overlap_seconds))
+        asked = _iso(_parse(since) - timedelta(seconds=cfg.overlap_seconds)) if since else None
         done = set(recent)
-        for _ in range(cfg.max_pages):
-            body, resp = fetch_json(
-                self.session, f"{cfg.base_url}/app.bsky.feed.searchPosts", "searchPosts",
-                params=params,
-            )  # fmt: skip
-            posts = body.get("posts") if isinstance(body, dict) else None
-            if not isinstance(posts, list):
-                yield self.dead_letter(resp.body, "searchPosts: no 'posts' list in the answer")
+        pages = self.client.search_pages(
+            query, since=asked, lang=cfg.lang, limit=cfg.limit, max_pages=cfg.max_pages
+        )
+        for page in pages:
+            if page.posts is None:
+                yield self.dead_letter(page.body, "searchPosts: no 'posts' list in the answer")
                 break
-            fresh = [p for p in posts if not (isinstance(p, Mapping) and p.get("uri") in done)]
+            fresh = [p for p in page.posts if not (isinstance(p, Mapping) and p.get("uri") in done)]
             audiences = self._audiences(fresh)
             for post in fresh:
                 yield from self._record(post, audiences, seen)
                 stamp = post.get("indexedAt") if isinstance(post, Mapping) else None
                 if isinstance(stamp, str) and _valid(stamp):
                     recent[str(post.get("uri"))] = stamp
-            cursor = body.get("cursor")
-            if not cursor or not posts:
-                break
-            params["cursor"] = cursor
         if recent:
             newest = max(recent.values(), key=_parse)
             floor = _parse(newest) - timedelta(seconds=cfg.overlap_seconds)
@@ -146,19 +133,12 @@ class BlueskySource(PollingSource[BlueskyConfig]):
         for i in range(0, len(missing), PROFILE_BATCH):
             batch = missing[i : i + PROFILE_BATCH]
             try:
-                body, _ = fetch_json(
-                    self.session, f"{self.config.base_url}/app.bsky.actor.getProfiles",
-                    "getProfiles", params=[("actors", d) for d in batch],
-                )  # fmt: skip
+                counts = self.client.followers(batch)
             except SourceError as exc:
                 self.log.warning("bluesky: %s; audiences of %d authors unknown", exc, len(batch))
                 continue
-            profiles = body.get("profiles") if isinstance(body, dict) else None
-            for d in batch:  # deleted or suspended actors are left out: remember them as 0
-                self.profiles[d] = (now, 0)
-            for profile in profiles or []:
-                if isinstance(profile, Mapping) and profile.get("did"):
-                    self.profiles[profile["did"]] = (now, int(profile.get("followersCount") or 0))
+            for did, followers in counts.items():
+                self.profiles[did] = (now, followers)
         return {d: self.profiles[d][1] for d in dids if d in self.profiles}
 
     def _record(self, post: Any, audiences: Mapping[str, int], seen: set[str]) -> Iterator[Record]:

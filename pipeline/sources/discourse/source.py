@@ -34,11 +34,10 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from pipeline.events import DeadLetter, ThreadPost
 from pipeline.sources.base import PollingConfig, PollingSource, SourceConfig
+from pipeline.sources.discourse.client import DiscourseClient
 from pipeline.sources.discourse.mapping import post_fields
 from pipeline.sources.emitter import Record
-from pipeline.sources.http import TimeoutSession, fetch
 
-SKIP_TOPIC = (403, 404, 410)
 MAX_TOPICS_KEPT = 1000  # checkpoint bound: topics not bumped among the last 1000 are forgotten
 MAX_NUMBERS_KEPT = 500  # per topic: post number -> id of the latest posts (and always #1)
 
@@ -81,26 +80,11 @@ class DiscourseSource(PollingSource[DiscourseConfig]):
     def setup(self) -> None:
         cfg = self.config
         self.host = urlsplit(cfg.base_url).hostname or "forum"
-        self.session = TimeoutSession(cfg.timeout, headers={"Accept": "application/json"})
-        if cfg.api_key is not None and cfg.api_username is not None:
-            self.session.headers["Api-Key"] = cfg.api_key.get_secret_value()
-            self.session.headers["Api-Username"] = cfg.api_username
+        key = cfg.api_key.get_secret_value() if cfg.api_key is not None else None
+        self.client = DiscourseClient(cfg.base_url, cfg.timeout, key, cfg.api_username)
 
     def teardown(self) -> None:
-        self.session.close()
-
-    # -- HTTP -------------------------------------------------------------------------------
-    def _get(self, path: str, params: Any = None, *, topic: bool = False) -> Any:
-        """JSON of ``path``; None for a topic that is gone; raises by the failure policy."""
-        what = f"GET {path}"
-        got = fetch(
-            self.session, self.config.base_url + path, what,
-            params=params, allow=SKIP_TOPIC if topic else (),
-        )  # fmt: skip
-        if got.status in SKIP_TOPIC:
-            self.log.warning("%s: HTTP %d; skipping this topic", what, got.status)
-            return None
-        return got.json()
+        self.client.close()
 
     # -- state ------------------------------------------------------------------------------
     def _topic_state(self, topic_id: int) -> dict[str, Any]:
@@ -141,8 +125,7 @@ class DiscourseSource(PollingSource[DiscourseConfig]):
         self._prune()
 
     def _poll_topics(self) -> Iterator[Record]:
-        latest = self._get("/latest.json")
-        topics = (latest.get("topic_list") or {}).get("topics") or []
+        topics = self.client.latest_topics()
         fresh = []
         for topic in topics[: self.config.max_topics]:
             state = self._topic_state(topic["id"])
@@ -158,7 +141,7 @@ class DiscourseSource(PollingSource[DiscourseConfig]):
 
     def _topic_posts(self, summary: dict[str, Any]) -> Iterator[Record]:
         topic_id = int(summary["id"])
-        data = self._get(f"/t/{topic_id}.json", topic=True)
+        data = self.client.topic(topic_id)
         if data is None:
             return
         topic = {"id": topic_id, "title": data.get("title"), "slug": data.get("slug")}
@@ -169,10 +152,9 @@ class DiscourseSource(PollingSource[DiscourseConfig]):
         new_ids = sorted(i for i in stream_data.get("stream") or list(posts) if i > last)
         missing = [i for i in new_ids if i not in posts]
         for start in range(0, len(missing), self.config.chunk):
-            params = [("post_ids[]", i) for i in missing[start : start + self.config.chunk]]
-            more = self._get(f"/t/{topic_id}/posts.json", params, topic=True) or {}
-            for post in (more.get("post_stream") or {}).get("posts") or []:
-                posts[post.get("id")] = post
+            chunk = missing[start : start + self.config.chunk]
+            for more in self.client.topic_posts(topic_id, chunk) or []:
+                posts[more.get("id")] = more
         self._remember_numbers(state, list(posts.values()))
         for post_id in new_ids:
             post = posts.get(post_id)
@@ -186,8 +168,8 @@ class DiscourseSource(PollingSource[DiscourseConfig]):
         batch: dict[int, dict[str, Any]] = {}
         before: int | None = None
         for _ in range(self.config.max_pages):
-            page = self._get("/posts.json", {"before": before} if before else None)
-            posts = [p for p in page.get("latest_posts") or [] if isinstance(p.get("id"), int)]
+            page = self.client.latest_posts(before)
+            posts = [p for p in page if isinstance(p.get("id"), int)]
             batch.update({p["id"]: p for p in posts if p["id"] > last})
             oldest = min((p["id"] for p in posts), default=0)
             # First run: one page, not the whole forum's history. Later: page back to `last`.
@@ -204,7 +186,7 @@ class DiscourseSource(PollingSource[DiscourseConfig]):
             state = self._topic_state(topic_id)
             if post.get("post_number") != 1 and "1" not in state.get("numbers", {}):
                 # The topic's first post (the parent of replies to the topic) is not known yet.
-                data = self._get(f"/t/{topic_id}.json", topic=True) or {}
+                data = self.client.topic(topic_id) or {}
                 self._remember_numbers(state, (data.get("post_stream") or {}).get("posts") or [])
             topic = {
                 "id": topic_id,

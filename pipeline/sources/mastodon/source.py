@@ -1,36 +1,25 @@
 """``mastodon``: statuses from one instance's public hashtag timelines (and search, with a token).
 
-- ``GET /api/v1/timelines/tag/:hashtag`` for each tracked hashtag (``--hashtag``, default: the
-  campaign's ``#`` terms). Public on most instances, no token needed.
-- ``GET /api/v2/search?type=statuses`` for the other tracked terms, only with ``access_token``:
-  Mastodon answers full-text search only to logged-in users (and only where the instance has
-  search enabled).
+Follows ``GET /api/v1/timelines/tag/:hashtag`` for each tracked hashtag (``--hashtag``, default:
+the campaign's ``#`` terms) and, with ``--access-token`` only, ``GET /api/v2/search`` for the
+other tracked terms (``client.py``). Statuses become mentions in ``mapping.py`` (pure).
 
-Paging moves forward in time: with a checkpointed id we ask ``min_id=<id>`` (the page right after
-it) and follow the ``Link: rel="prev"`` header to the next newer page, yielding each page oldest
-first and checkpointing its newest id; so a restart resumes exactly after the last status yielded.
-A feed seen for the first time starts from its newest page (no backfill beyond ``limit``).
-
-Ids are per instance, so ``event_id`` is ``mastodon:<instance host>:<status id>``, and reblogs,
-replies and quotes point at ids of the same instance. HTML ``content`` becomes text with
-``pipeline.sources.html_text``; hashtag and mention links are dropped from ``links`` (they are
-in ``hashtags`` and the text already).
-
-HTTP with the kit's one helper (``pipeline.sources.http``, on requests) rather than
-Mastodon.py, which would add a dependency for two GET calls and hides the rate-limit headers
-behind its own sleeping. The mapping of statuses to mentions is ``mapping.py`` (pure).
+Checkpoint, per feed (``tags``, ``search``): the newest status id yielded. Each page is yielded
+oldest first and the cursor moves with it, so a restart resumes exactly after the last status
+yielded; a feed seen for the first time starts from its newest page (no backfill beyond
+``limit``). A status in two feeds (two tags, a tag and a search) goes out once per poll.
 
 Failure policy: 429 waits until ``X-RateLimit-Reset`` (an ISO 8601 time on Mastodon), 5xx,
 timeouts and non-JSON answers are retriable; 401/403 are fatal ("check
-BUZZ_SOURCE_MASTODON_ACCESS_TOKEN"), other 4xx fatal with the instance's error; a status that
-cannot be mapped becomes a dead letter.
+BUZZ_SOURCE_MASTODON_ACCESS_TOKEN"), other 4xx fatal with the instance's error; an answer that
+holds no list of statuses, or a status that cannot be mapped, becomes a dead letter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any, ClassVar
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import orjson
 from pydantic import Field, SecretStr, field_validator
@@ -39,11 +28,9 @@ from pipeline.events import Mention
 from pipeline.sources.base import PollingConfig, PollingSource, SourceConfig
 from pipeline.sources.emitter import Record
 from pipeline.sources.errors import FatalError
-from pipeline.sources.http import Fetched, TimeoutSession, fetch_json
+from pipeline.sources.mastodon.client import MastodonClient, Page, id_key
 from pipeline.sources.mastodon.mapping import UnmappableStatus, status_fields
 from pipeline.sources.terms import campaign_terms
-
-TOKEN_HINT = "check BUZZ_SOURCE_MASTODON_ACCESS_TOKEN (or --access-token)"
 
 
 class MastodonConfig(PollingConfig):
@@ -74,11 +61,6 @@ class MastodonConfig(PollingConfig):
         return [v] if isinstance(v, str) else v
 
 
-def _id_key(status_id: str) -> tuple[int, str]:
-    # Mastodon ids are numeric strings of growing length; compare them as numbers.
-    return (len(status_id), status_id)
-
-
 class MastodonSource(PollingSource[MastodonConfig]):
     name: ClassVar[str] = "mastodon"
     description: ClassVar[str] = (
@@ -88,8 +70,6 @@ class MastodonSource(PollingSource[MastodonConfig]):
 
     def setup(self) -> None:
         cfg = self.config
-        self.base = cfg.instance_url
-        self.host = urlparse(self.base).netloc.lower()
         terms = campaign_terms(self.ctx.settings)
         self.tags = [t.lstrip("#") for t in (cfg.hashtag or [t for t in terms if t[:1] == "#"])]
         self.searches: list[str] = []
@@ -99,67 +79,40 @@ class MastodonSource(PollingSource[MastodonConfig]):
             raise FatalError("--search-terms needs --access-token: Mastodon search needs a login")
         if not self.tags and not self.searches:
             raise FatalError("nothing to follow: give --hashtag (or an access token to search)")
-        self.session = TimeoutSession((10.0, cfg.timeout))
-        if cfg.access_token is not None:
-            self.session.headers["Authorization"] = f"Bearer {cfg.access_token.get_secret_value()}"
+        token = cfg.access_token.get_secret_value() if cfg.access_token is not None else None
+        self.client = MastodonClient(cfg.instance_url, cfg.timeout, token)
+        self.host = self.client.host
 
     def teardown(self) -> None:
-        self.session.close()
+        self.client.close()
 
     def poll(self) -> Iterator[Record]:
         seen: set[str] = set()
+        cfg, client = self.config, self.client
         for tag in self.tags:
-            url = f"{self.base}/api/v1/timelines/tag/{quote(tag, safe='')}"
-            yield from self._feed("tags", tag, url, {}, seen)
+            pages = client.tag_pages(tag, self._cursor("tags", tag), cfg.limit, cfg.max_pages)
+            yield from self._feed("tags", tag, pages, seen)
         for term in self.searches:
-            params = {"q": term, "type": "statuses", "resolve": "false"}
-            yield from self._feed("search", term, f"{self.base}/api/v2/search", params, seen)
+            since = self._cursor("search", term)
+            pages = client.search_pages(term, since, cfg.limit, cfg.max_pages)
+            yield from self._feed("search", term, pages, seen)
 
-    def _feed(
-        self, kind: str, key: str, url: str, params: dict[str, str], seen: set[str]
-    ) -> Iterator[Record]:
+    def _cursor(self, kind: str, key: str) -> str | None:
+        cursor = self.checkpoint.get(kind, {}).get(key)
+        return str(cursor) if cursor is not None else None
+
+    def _feed(self, kind: str, key: str, pages: Iterator[Page], seen: set[str]) -> Iterator[Record]:
         cursors: dict[str, str] = self.checkpoint.setdefault(kind, {})
-        what = f"mastodon {kind} {key!r}"
-        resuming = key in cursors
-        next_url = url
-        query: dict[str, Any] | None = {**params, "limit": self.config.limit}
-        if resuming:
-            query = {**params, "limit": self.config.limit, "min_id": cursors[key]}
-        for _ in range(self.config.max_pages):
-            body, resp = self._get(next_url, query, what)
-            statuses = body.get("statuses") if isinstance(body, dict) else body
-            if not isinstance(statuses, list):
-                yield self.dead_letter(resp.body, f"{what}: expected a list of statuses")
+        for page in pages:
+            if page.statuses is None:
+                what = f"mastodon {kind} {key!r}"
+                yield self.dead_letter(page.body, f"{what}: expected a list of statuses")
                 return
-            if not statuses:
-                return
-            for status in reversed(statuses):  # oldest first, so the cursor only moves forward
+            for status in reversed(page.statuses):  # oldest first: the cursor only moves forward
                 yield from self._record(status, seen)
-            ids = [str(s["id"]) for s in statuses if isinstance(s, Mapping) and s.get("id")]
-            if ids:
-                newest = max(ids, key=_id_key)
-                if key not in cursors or _id_key(newest) > _id_key(cursors[key]):
-                    cursors[key] = newest
-            if not resuming:
-                return  # first sight of this feed: its newest page only, no backfill
-            next_url, query = self._newer(resp.links, url, params, cursors[key])
-
-    def _newer(
-        self, links: Mapping[str, Any], url: str, params: dict[str, str], cursor: str
-    ) -> tuple[str, dict[str, Any] | None]:
-        """The next newer page: the Link rel="prev" URL when it stays on the instance."""
-        prev = (links.get("prev") or {}).get("url")
-        if prev and urlparse(prev).netloc.lower() == self.host and "min_id=" in prev:
-            return prev, None
-        return url, {**params, "limit": self.config.limit, "min_id": cursor}
-
-    def _get(self, url: str, query: dict[str, Any] | None, what: str) -> tuple[Any, Fetched]:
-        try:
-            return fetch_json(self.session, url, what, params=query)
-        except FatalError as exc:
-            if "HTTP 401" in str(exc) or "HTTP 403" in str(exc):
-                raise FatalError(f"{exc}: {TOKEN_HINT}") from None
-            raise
+            newest = page.newest
+            if newest and (key not in cursors or id_key(newest) > id_key(cursors[key])):
+                cursors[key] = newest
 
     def _record(self, status: Any, seen: set[str]) -> Iterator[Record]:
         raw = orjson.dumps(status)
