@@ -137,6 +137,11 @@ def test_maps_post_reblog_reply_and_quote() -> None:
     assert quote.links == ["https://news.example/riverline-grant"]
     assert quote.author.audience == 22050
 
+    # A deleted status comes back with its plain source as `text` and no HTML `content`.
+    deleted = {**by_id[ORIG], "content": "", "text": "  Proud to stand with #KimForSenate  "}
+    gone = Mention(**status_fields(deleted, "civic.social"))
+    assert gone.text == "Proud to stand with #KimForSenate"
+
 
 def test_one_poll_reads_every_tag_once(tmp_path: Path, tags_api: responses.RequestsMock) -> None:
     code, records, _ = run(tmp_path)

@@ -2,9 +2,10 @@
 fields: a pure function, no I/O.
 
 Ids are per instance, so ``event_id`` is ``mastodon:<instance host>:<status id>``, and reblogs,
-replies and quotes point at ids of the same instance. HTML ``content`` becomes text; hashtag and
-mention links are dropped from ``links`` (they are in ``hashtags`` and the text already). A
-reblog's text and tags are the original's; a content warning comes first as ``CW: ...``.
+replies and quotes point at ids of the same instance. HTML ``content`` becomes text (else the
+plain ``text`` source, all a deleted status comes back with); hashtag and mention links are
+dropped from ``links`` (they are in ``hashtags`` and the text already). A reblog's text and tags
+are the original's; a content warning comes first as ``CW: ...``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def status_fields(status: Any, host: str) -> dict[str, Any]:
     reblog = status.get("reblog")
     shown = reblog if isinstance(reblog, Mapping) else status  # a reblog's text is the original's
     text, links = html_to_text(str(shown.get("content") or ""))
+    if not text and isinstance(shown.get("text"), str):
+        text = shown["text"].strip()  # the plain source, which a deleted status comes back with
     spoiler = str(shown.get("spoiler_text") or "").strip()
     if spoiler:
         text = f"CW: {spoiler}\n{text}" if text else f"CW: {spoiler}"

@@ -45,14 +45,22 @@ def parse_feed(body: bytes) -> Any:
 
 
 def entry_key(entry: Any) -> str | None:
-    """The entry's own identity: id/guid, else link, else title + date; None when it has none."""
+    """The entry's own identity: id/guid, else link, else title + date, else what it says.
+
+    Many feeds give no id, and some no link nor date either; an entry that still has a title or
+    a body is a mention all the same, known by a digest of its text (an edit to that text then
+    reads as a new entry: better a repeat than a loss). None only for an entry with no text.
+    """
     for field in ("id", "link"):
         value = (entry.get(field) or "").strip()
         if value:
             return str(value)
     title = (entry.get("title") or "").strip()
     date = entry.get("published") or entry.get("updated") or ""
-    return f"{title}|{date}" if title and date else None
+    if title and date:
+        return f"{title}|{date}"
+    text = "\n".join(p for p in (title, _body(entry)[0]) if p)
+    return "text:" + hashlib.sha1(text.encode()).hexdigest() if text else None
 
 
 def event_id(feed_url: str, key: str) -> str:

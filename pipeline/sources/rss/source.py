@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -161,7 +161,6 @@ class RssSource(PollingSource[RssConfig]):
             yield from self._poll_feed(spec, state)
 
     def _poll_feed(self, spec: FeedSpec, state: dict[str, Any]) -> Iterator[Record]:
-        cfg = self.config
         try:
             got = fetch(
                 self.session,
@@ -169,9 +168,8 @@ class RssSource(PollingSource[RssConfig]):
                 f"feed {spec.url}",
                 etag=state.get("etag"),
                 last_modified=state.get("last_modified"),
-                max_bytes=cfg.max_bytes,
+                max_bytes=self.config.max_bytes,
             )
-            parsed = parse_feed(got.body) if got.status != 304 else None
         except TooLarge as exc:
             yield self.dead_letter(exc.head, f"{exc} (--max-bytes)")
             self._back_off(spec, state, str(exc), None)
@@ -179,40 +177,63 @@ class RssSource(PollingSource[RssConfig]):
         except SourceError as exc:  # network, timeout, any HTTP error: this feed rests
             self._back_off(spec, state, str(exc), getattr(exc, "retry_after", None))
             return
-        except NotAFeed as exc:
-            yield self.dead_letter(got.body[:DEAD_LETTER_HEAD], f"feed {spec.url}: {exc}")
-            self._back_off(spec, state, str(exc), None)
-            return
-        state.pop("failures", None)
-        state.pop("retry_at", None)
-        if parsed is None:
+        if got.status == 304:
+            state.pop("failures", None)
+            state.pop("retry_at", None)
             self.log.debug("%s: not modified", spec.url)
             return
+        if (yield from self.feed_records(spec, got.body, state)):
+            # Only now that every entry went out may the next poll skip this version of it.
+            state["etag"], state["last_modified"] = got.etag, got.last_modified
+
+    def feed_records(
+        self, spec: FeedSpec, body: bytes, state: dict[str, Any]
+    ) -> Generator[Record, None, bool]:
+        """The records of one fetched feed: one per entry not yielded before (an event, or a
+        dead letter saying why not), or one dead letter for a body that is no feed.
+
+        Returns whether the body was a feed. ``state`` is the feed's checkpoint entry.
+        """
+        try:
+            parsed = parse_feed(body)
+        except NotAFeed as exc:
+            yield self.dead_letter(body[:DEAD_LETTER_HEAD], f"feed {spec.url}: {exc}")
+            self._back_off(spec, state, str(exc), None)
+            return False
+        state.pop("failures", None)
+        state.pop("retry_at", None)
         seen: list[str] = state.setdefault("seen", [])
-        known = set(seen)
+        known, here = set(seen), set()
         now = datetime.now(UTC)
         # Feeds list newest first; yield oldest first so event order follows publication.
-        for entry in reversed(parsed.entries[: cfg.max_entries]):
+        for entry in reversed(parsed.entries[: self.config.max_entries]):
             key = entry_key(entry)
-            digest = hashlib.sha1(f"{spec.url}\n{key}".encode()).hexdigest()[:16]
-            if digest in known:
+            if key is None:
+                yield self._record(spec, parsed, entry, key, now)  # a dead letter, every time
                 continue
+            digest = hashlib.sha1(f"{spec.url}\n{key}".encode()).hexdigest()[:16]
+            if digest in here:  # two entries of one feed with one id: the second is kept aside
+                raw = orjson.dumps({"feed": spec.url, "entry": entry}, default=str)
+                yield self.dead_letter(raw, f"feed {spec.url}: entry id {key!r} repeats an entry")
+                continue
+            here.add(digest)
+            if digest in known:
+                continue  # yielded by an earlier poll
             # Advanced as the entry is yielded: the runner sends each record before it asks for
             # the next and saves the checkpoint only after a flush, so this neither loses nor
             # repeats the entry (a stop right after this yield still counts it as sent).
             seen.append(digest)
             known.add(digest)
             yield self._record(spec, parsed, entry, key, now)
-        del seen[: max(0, len(seen) - cfg.remember)]
-        # Only now that every entry went out may the next poll skip this version of the feed.
-        state["etag"], state["last_modified"] = got.etag, got.last_modified
+        del seen[: max(0, len(seen) - self.config.remember)]
+        return True
 
     def _record(
         self, spec: FeedSpec, parsed: Any, entry: Any, key: str | None, now: datetime
     ) -> Mention | ThreadPost | DeadLetter:
         raw = orjson.dumps({"feed": spec.url, "entry": entry}, default=str)
         if key is None:
-            return self.dead_letter(raw, f"feed {spec.url}: entry has no id, link, or title+date")
+            return self.dead_letter(raw, f"feed {spec.url}: entry has no id, link, title or text")
         if spec.kind == "comments":
             return self.build(ThreadPost, raw, **thread_post_fields(spec.url, parsed, entry, now))
         return self.build(Mention, raw, **mention_fields(spec.url, parsed, entry, now))
