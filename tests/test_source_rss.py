@@ -241,3 +241,41 @@ def test_feeds_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BUZZ_SOURCE_RSS_URL", f"{NEWS} {SERVER.url}/other.xml")
     cfg = RssConfig.load("rss")
     assert cfg.url == [NEWS, f"{SERVER.url}/other.xml"]
+
+
+def rdf_feed(authors: list[str]) -> bytes:
+    """An RSS 1.0 (RDF) feed like a preprint server's, one item per author list."""
+    items = "".join(
+        f"""<item rdf:about="https://preprints.example/{n}"><title>Transit study {n}</title>
+        <link>https://preprints.example/{n}</link><dc:creator>{who}</dc:creator>
+        <dc:date>2026-11-20T0{n}:00:00Z</dc:date><description>Abstract {n}.</description></item>"""
+        for n, who in enumerate(authors)
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+ xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns="http://purl.org/rss/1.0/">
+<channel rdf:about="https://preprints.example/feed"><title>Preprints</title>
+<link>https://preprints.example/</link><description>New preprints</description></channel>
+{items}</rdf:RDF>""".encode()
+
+
+def test_a_long_author_list_is_cut_and_flagged_not_refused(tmp_path: Path) -> None:
+    """Real preprint feeds list dozens of authors in one dc:creator: past the 200-character limit
+    of author.id and author.handle the item is still one valid event, its cut fields named."""
+    names = ", ".join(f"Author{i:03d} Surname{i:03d}" for i in range(25))  # 25 authors
+    long_list = names[:500]
+    assert len(long_list) == 500
+    SERVER.respond("/preprints.xml", 200, rdf_feed([long_list, "Lee Park"]))
+    code, records = run(tmp_path, url=SERVER.url + "/preprints.xml")
+    assert code == 0 and len(records) == 2
+    assert all(isinstance(r, Mention) for r in records)
+    short_one, long_one = sorted(records, key=lambda r: len(r.author.handle))  # type: ignore[attr-defined]
+    assert isinstance(long_one, Mention) and isinstance(short_one, Mention)
+    decode(long_one.topic, long_one.to_json())  # valid on the topic, as the worker reads it
+    assert long_one.truncated == ["author.handle", "author.id"]
+    assert long_one.author.handle == long_list[:200]
+    assert len(long_one.author.id) == 200 and long_one.author.id.startswith("preprints.example:")
+    assert long_one.author.display_name == long_list  # within its own 500-character limit
+    assert orjson.loads(long_one.to_json())["truncated"] == ["author.handle", "author.id"]
+    assert short_one.truncated == [] and short_one.author.handle == "Lee Park"
+    assert "truncated" not in orjson.loads(short_one.to_json())
