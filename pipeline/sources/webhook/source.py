@@ -3,13 +3,12 @@
     BUZZ_PII_KEY=... buzz source run webhook --secret whsec_... [--host 0.0.0.0 --port 8088]
 
 Routes: ``POST {path_prefix}/actionnetwork``, ``/mobilize`` and ``/form`` (default prefix
-``/webhooks``). Each request is authenticated (``auth.py``: a Standard Webhooks signature
-with ``--secret``, or ``--token`` in the ``token_header`` header or ``?token=``), mapped
-(``mapping.py``: email and phone become keyed HMACs right there; ``receiver.py`` does one
-request) and handed to the producer
-before the sender gets its answer, so a 2xx means "in the pipeline". ``--inbox FILE`` first
-replays captured deliveries (JSON lines ``{"path", "headers", "body"}``), verifying signatures but
-not their age; with ``--no-serve`` the source stops after that.
+``/webhooks``). Each request (``receiver.py``) is authenticated (``auth.py``: a Standard Webhooks
+signature with ``--secret``, or ``--token`` in the ``token_header`` header or ``?token=``),
+mapped (``mapping.py``: email and phone become keyed HMACs right there) and handed to the
+producer before the sender gets its answer, so a 2xx means "in the pipeline". ``--inbox FILE``
+first replays captured deliveries (JSON lines ``{"path", "headers", "body"}``), verifying
+signatures but not their age; with ``--no-serve`` the source stops after that.
 
 Bodies: ``application/json`` (or any ``application/*+json``) on every route, and
 ``application/x-www-form-urlencoded`` on ``/form`` (``utm[source]=...`` nests). The declared type
