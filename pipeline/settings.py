@@ -54,8 +54,11 @@ class Settings(BaseSettings):
     pii_ttl_days: int = Field(90, ge=0, le=36500, description="Days signup HMACs are kept")
 
     topic_partitions: int = Field(4, ge=1, le=256)
-    sink_batch_size: int = Field(1000, ge=1, le=100_000)
-    sink_batch_seconds: float = Field(1.0, gt=0, le=60)
+    sink_batch_size: int = Field(5000, ge=1, le=100_000)
+    sink_batch_seconds: float = Field(0.25, gt=0, le=60)
+    worker_web_host: str = Field(
+        "127.0.0.1", description="Worker health page bind address (0.0.0.0 in containers)"
+    )
     worker_web_port: int = Field(6066, ge=1, le=65535)
     log_level: str = "INFO"
 

@@ -1,84 +1,94 @@
-"""``buzz worker``: the Faust app. Agents stay thin around the pure processors.
+"""``buzz worker``: the stream processors, hosted by a Faust app.
 
-* ``sink_mentions``: validate ``buzz.mentions`` in batches (by size and by time), dead-letter
-  the invalid ones, write the valid ones to ``buzz.mentions``; the batch's offsets are acked
-  only after the warehouse accepted it (Faust commits acked offsets only).
-* ``sink_dead_letters``: everything on ``buzz.dead_letters`` (from processors and sources) is
-  written to the ``buzz.dead_letters`` table the same way.
-
-Faust settings follow what we measured on the embedded broker (DESIGN.md): short session and
-rebalance timeouts (a group join takes 3 s instead of 30 s), topics created up front with the
-same partition count Faust uses.
+Faust runs the process (start-up and shutdown on signals, logging, the health page); the work is
+the stream core (``pipeline.stream``): one consumer path for every input topic, with the
+processors in ``pipeline.processors`` and the periodic jobs in ``pipeline.jobs``. Run as many
+workers as there are partitions: they share the partitions through the consumer group, and the
+one that owns ``buzz.mentions`` partition 0 runs the periodic jobs.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sys
+from dataclasses import asdict
 from typing import Any
 
 import faust
-from pydantic import ValidationError
+from aiokafka import TopicPartition
+from mode import Service
 
-from pipeline.agents.plumbing import batches, raw_message, send_dead_letters, write
-from pipeline.events import DeadLetter, SourceStatus, describe_validation_error
-from pipeline.processors.mentions import MENTION_COLUMNS, process_mentions
-from pipeline.processors.raw import RawMessage, batch_token
+from pipeline.campaign import load_campaign
+from pipeline.jobs.attribution import LateAttribution
+from pipeline.jobs.base import JobContext
+from pipeline.jobs.cascades import CascadeTracker
+from pipeline.jobs.lag import LagCorrelator
+from pipeline.jobs.minutes import MinuteCloser
+from pipeline.jobs.questions import QuestionAger
+from pipeline.processors.housekeeping import DeadLetterProcessor, SourceStatusProcessor
+from pipeline.processors.mentions import MentionProcessor, MentionScoring
+from pipeline.processors.signups import SignupProcessor
+from pipeline.processors.threads import ThreadProcessor
+from pipeline.scoring.subjects import compile_subjects
+from pipeline.scoring.validator_reach import index_validators
 from pipeline.settings import Settings, get_settings
-from pipeline.sink import WarehouseSink
-from pipeline.topics import DEAD_LETTERS, MENTIONS, SOURCE_STATUS, ensure_topics
+from pipeline.stream.consumer import Processor, StreamConsumer
+from pipeline.stream.coordinator import Coordinator
+from pipeline.stream.reader import WarehouseReader
+from pipeline.stream.writer import WarehouseWriter
+from pipeline.topics import MENTIONS, ensure_topics
 
 log = logging.getLogger("pipeline.worker")
 
-DEAD_LETTER_COLUMNS = (
-    "event_id", "source_topic", "partition", "offset", "source", "reason", "payload", "received_at",
-)  # fmt: skip
 
+def build_stream(settings: Settings) -> tuple[StreamConsumer, Coordinator]:
+    """The consumer path with every processor, and the periodic jobs it hands over."""
+    from pipeline.warehouse.client import get_client
 
-def dead_letter_row(d: DeadLetter) -> list[Any]:
-    return [
-        d.event_id,
-        d.source_topic,
-        d.partition,
-        d.offset,
-        d.source,
-        d.reason,
-        d.payload,
-        d.received_at,
+    def client() -> Any:
+        return get_client(settings, wait=5)
+
+    campaign = load_campaign(settings.campaign_file)  # a bad file stops start-up here
+    matcher = compile_subjects(campaign.subjects)
+    validators = index_validators(campaign)
+    writer, reader = WarehouseWriter(client), WarehouseReader(client)
+    processors: list[Processor] = [
+        MentionProcessor(MentionScoring(matcher, validators)),
+        ThreadProcessor(reader, matcher, campaign),
+        SignupProcessor(reader, campaign),
+        DeadLetterProcessor(),
+        SourceStatusProcessor(),
     ]
+    coordinator = Coordinator([])
+    stream = StreamConsumer(
+        bootstrap=settings.bootstrap_servers,
+        processors=processors,
+        writer=writer,
+        reader=reader,
+        batch_size=settings.sink_batch_size,
+        batch_seconds=settings.sink_batch_seconds,
+        coordination=coordinator,
+        coordinator_partition=TopicPartition(MENTIONS, 0),
+    )
 
+    def partitions() -> dict[str, int]:
+        consumer = stream.consumer
+        if consumer is None:
+            return {}
+        return {t: len(consumer.partitions_for_topic(t) or ()) for t in stream.processors}
 
-SOURCE_STATUS_COLUMNS = (
-    "source", "instance", "status", "started_at", "updated_at", "events_total",
-    "dead_letters_total", "last_success_at", "last_error_at", "last_error",
-)  # fmt: skip
-
-
-def source_status_rows(raw: list[RawMessage]) -> tuple[list[list[Any]], list[DeadLetter]]:
-    """Heartbeats to rows; an unreadable heartbeat is dead-lettered like any bad input."""
-    rows: list[list[Any]] = []
-    bad: list[DeadLetter] = []
-    for m in raw:
-        try:
-            st = SourceStatus.model_validate_json(m.value or b"")
-        except ValueError as exc:
-            reason = (
-                describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
-            )
-            bad.append(
-                DeadLetter.for_payload(
-                    m.value or b"",
-                    f"bad source status: {reason}",
-                    source_topic=m.topic,
-                    partition=m.partition,
-                    offset=m.offset,
-                )
-            )
-            continue
-        rows.append([st.source, st.instance, st.status, st.started_at, st.updated_at,
-                     st.events_total, st.dead_letters_total, st.last_success_at,
-                     st.last_error_at, st.last_error])  # fmt: skip
-    return rows, bad
+    ctx = JobContext(campaign, matcher, validators, reader, writer, stream.publisher, partitions)
+    coordinator.jobs = [
+        MinuteCloser(ctx),
+        CascadeTracker(ctx),
+        QuestionAger(ctx),
+        LagCorrelator(ctx),
+        LateAttribution(ctx),
+    ]
+    coordinator.passes = {j.name: 0 for j in coordinator.jobs}
+    return stream, coordinator
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -89,99 +99,61 @@ def create_app(settings: Settings) -> faust.App:
         datadir=str(settings.data_dir / "worker"),
         topic_partitions=settings.topic_partitions,
         topic_allow_declare=False,  # topics are created up front (pipeline.topics)
-        value_serializer="raw",
-        key_serializer="raw",
-        consumer_auto_offset_reset="earliest",
         broker_session_timeout=6,
         broker_rebalance_timeout=6,
         broker_heartbeat_interval=1,
-        broker_commit_interval=1.0,
-        web_host="127.0.0.1" if settings.embedded_broker else "0.0.0.0",
+        web_host=settings.worker_web_host,
         web_port=settings.worker_web_port,
         web_in_thread=False,
-        producer_acks=-1,
         loghandlers=[],
     )
+    stream, coordinator = build_stream(settings)
 
-    def make_client() -> Any:
-        from pipeline.warehouse.client import get_client
+    @app.service
+    class Stream(Service):  # type: ignore[misc]
+        """Starts the consumer path with the worker and stops it (committing) before it exits."""
 
-        return get_client(settings, wait=5)
+        async def on_start(self) -> None:
+            await stream.start()
+            self.add_future(self._consume())
 
-    mention_sink = WarehouseSink(make_client)
-    dead_letter_sink = WarehouseSink(make_client)
-    mentions_topic = app.topic(MENTIONS, value_serializer="raw", key_serializer="raw")
-    dead_letters_topic = app.topic(DEAD_LETTERS, value_serializer="raw", key_serializer="raw")
-    batch, within = settings.sink_batch_size, settings.sink_batch_seconds
-    stats = {"mentions": 0, "dead_letters": 0, "batches": 0}
+        async def _consume(self) -> None:
+            try:
+                await stream.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the stream stopped on an unexpected error; the worker exits")
+                stream.request_stop()
+                await self.crash(RuntimeError("the stream failed"))  # exits non-zero
 
-    @app.agent(mentions_topic, name="sink_mentions")
-    async def sink_mentions(stream: faust.StreamT) -> None:
-        async for events in batches(stream, batch, within):
-            raw = [raw_message(e) for e in events]
-            result = process_mentions(raw)
-            # Dead letters are delivered before the batch may be acked; acked only once written.
-            await send_dead_letters(dead_letters_topic, result.dead_letters)
-            await write(
-                mention_sink, "buzz.mentions", result.rows, MENTION_COLUMNS,
-                batch_token("mentions", raw),
-            )  # fmt: skip
-            stats["mentions"] += len(result.rows)
-            stats["dead_letters"] += len(result.dead_letters)
-            stats["batches"] += 1
-
-    @app.agent(dead_letters_topic, name="sink_dead_letters")
-    async def sink_dead_letters(stream: faust.StreamT) -> None:
-        async for events in batches(stream, batch, within):
-            raw = [raw_message(e) for e in events]
-            rows = []
-            for m in raw:
-                try:
-                    d = DeadLetter.model_validate_json(m.value or b"")
-                except ValueError:
-                    # A dead letter that is itself unreadable is still kept, wrapped.
-                    d = DeadLetter.for_payload(
-                        m.value or b"", "unreadable dead letter",
-                        source_topic=m.topic, partition=m.partition, offset=m.offset,
-                    )  # fmt: skip
-                rows.append(dead_letter_row(d))
-            await write(
-                dead_letter_sink, "buzz.dead_letters", rows, DEAD_LETTER_COLUMNS,
-                batch_token("dead_letters", raw),
-            )  # fmt: skip
-
-    status_sink = WarehouseSink(make_client)
-    status_topic = app.topic(SOURCE_STATUS, value_serializer="raw", key_serializer="raw")
-
-    @app.agent(status_topic, name="sink_source_status")
-    async def sink_source_status(stream: faust.StreamT) -> None:
-        async for events in batches(stream, batch, within):
-            raw = [raw_message(e) for e in events]
-            rows, bad = source_status_rows(raw)
-            await send_dead_letters(dead_letters_topic, bad)
-            await write(
-                status_sink, "buzz.source_status", rows, SOURCE_STATUS_COLUMNS,
-                batch_token("source_status", raw),
-            )  # fmt: skip
-
-    from pipeline.agents import register_all
-
-    register_all(app, settings, lambda: WarehouseSink(make_client))
+        async def on_stop(self) -> None:
+            with contextlib.suppress(Exception):
+                await stream.stop()
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
-        return web.json({"status": "ok", **stats})
+        return web.json(
+            {
+                "status": "ok",
+                "coordinator": coordinator.running,
+                "passes": coordinator.passes,
+                **asdict(stream.stats),
+            }
+        )
 
     @app.timer(interval=60.0)
     async def report() -> None:
+        s = stream.stats
         log.info(
-            "sunk %(mentions)d mentions, %(dead_letters)d dead letters, %(batches)d batches", stats
+            "%d messages in %d batches: %d rows, %d dead letters, %d refused rows, %d alerts",
+            s.messages,
+            s.batches,
+            s.rows,
+            s.dead_letters,
+            s.refused,
+            s.alerts,
         )
-
-    @app.on_before_shutdown.connect
-    async def _stop_sinks(app: faust.App, /, *args: Any, **kwargs: Any) -> None:
-        for sink in (mention_sink, dead_letter_sink, status_sink):
-            sink.stop()
 
     return app
 
@@ -191,6 +163,7 @@ def prepare(settings: Settings) -> None:
     from pipeline.warehouse.client import get_client
     from pipeline.warehouse.migrate import apply_migrations
 
+    (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
     applied = apply_migrations(get_client(settings, wait=60))
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
@@ -202,6 +175,8 @@ def main() -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for noisy in ("kafka", "aiokafka"):  # connection chatter; their warnings still show
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         prepare(settings)
     except Exception as exc:

@@ -1,15 +1,14 @@
 """Closing minutes: buzz per subject and signups per channel, judged against the baseline.
 
-A leader-only timer (one worker in the group runs it) reads the de-duplicated scores back from
-the warehouse, because a minute's mentions are spread over every partition: only the warehouse
-sees them all. Each pass:
+A minute's mentions are spread over every partition (they are keyed by cascade, not subject), so
+only the warehouse sees them all. A minute is closed once, when every partition of
+``buzz.mentions`` and ``buzz.signups`` is past it (the stream's watermark, see
+``pipeline.stream.progress``): after a restart, a partition that is re-reading what it had not
+committed holds the watermark back, so no minute closes before its data is in. Each pass:
 
-1. aggregates ``buzz.mention_scores FINAL`` and ``buzz.signups FINAL`` per (series, minute) for
-   minutes after the last closed one (``buzz.stream_progress``) and old enough, i.e. ended at
-   least ``LATENESS`` ago in event time against the wall clock;
-2. closes minutes in time order up to (not including) the first one that is still *settling*:
-   a row for it was written less than ``SETTLE`` ago, so more may be on the way from another
-   partition (this is what lets a backfill or replay with old event times close correctly);
+1. reads the partitions' progress (a few rows) and works out the last closable minute;
+2. if that is later than the last closed one (``buzz.stream_progress``), aggregates
+   ``buzz.mention_scores FINAL`` and ``buzz.signups FINAL`` for just those minutes;
 3. judges each closed minute against the baseline as it was before that minute, then learns it
    (``scoring.buzz.assess_rows``), writes ``buzz.buzz_minutes`` / ``buzz.signup_minutes``, spike,
    attack and signup-surge alerts, the baseline state per series, and the new progress mark.
@@ -18,11 +17,9 @@ Replay safety: counts come from tables keyed on event id and read with FINAL, so
 cannot count twice; a minute is closed once (minutes up to the progress mark are never read
 again, and the baseline skips minutes it has learned); derived rows are keyed on
 (series, minute) and alerts on their deterministic id. Outputs are written before the baseline
-and progress, so a crash in between recomputes the same outputs. Late data for a closed minute
-stays in ``buzz.mention_scores`` but does not change the closed minute (documented limit).
-
-Failure policy: a failed read skips the pass (the next tick retries); writes retry until
-accepted, like every sink write.
+and progress, so a crash in between recomputes the same outputs. Late data (an event arriving
+after its minute closed, i.e. more than ``LATENESS`` behind every partition) stays in
+``buzz.mention_scores`` but does not change the closed minute (a documented limit).
 """
 
 from __future__ import annotations
@@ -36,12 +33,12 @@ from typing import Any
 
 import orjson
 
-from pipeline.agents.context import AgentContext
-from pipeline.agents.plumbing import ReadFailed, content_token, utc_literal, write
-from pipeline.agents.stored import MENTION_SELECT, as_utc, mention_from_row
 from pipeline.campaign import Campaign
+from pipeline.jobs.base import JobContext
+from pipeline.jobs.stored import mention_from_row
+from pipeline.processors.raw import content_token
 from pipeline.scoring.alerts import Alert, signup_surge_alert, spike_alert
-from pipeline.scoring.baseline import BaselineState, floor_minute
+from pipeline.scoring.baseline import BaselineState
 from pipeline.scoring.buzz import (
     Assessment,
     MinuteBuzz,
@@ -51,63 +48,52 @@ from pipeline.scoring.buzz import (
     share_of_voice,
 )
 from pipeline.scoring.explain import explain_spike
-from pipeline.sink import WarehouseSink
+from pipeline.stream.progress import closable_through, stream_watermark
+from pipeline.stream.reader import ReadFailed, as_utc, utc_literal
+from pipeline.tables import (
+    BASELINE_STATE,
+    BUZZ_MINUTES,
+    MENTIONS,
+    SIGNUP_MINUTES,
+    STREAM_PROGRESS,
+    BaselineStateRow,
+    BuzzMinuteRow,
+    SignupMinuteRow,
+    StreamProgressRow,
+)
+from pipeline.topics import MENTIONS as MENTIONS_TOPIC
+from pipeline.topics import SIGNUPS as SIGNUPS_TOPIC
 
-log = logging.getLogger("pipeline.agents.minutes")
+log = logging.getLogger("pipeline.jobs.minutes")
 
-PASS_SECONDS = 2.0  # how often the leader looks for minutes to close
-LATENESS = timedelta(seconds=60)  # a minute is considered once it ended this long ago
-SETTLE = timedelta(seconds=3)  # ...and nothing was written for it for this long
 EXPLAIN_WINDOW = timedelta(hours=3)  # the "before" window a spike is contrasted with
 EXPLAIN_MAX_POSTS = 5000
 SIGNUP_PREFIX = "signup:"
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 
-BUZZ_MINUTE_COLUMNS = (
-    "subject", "subject_kind", "minute", "mentions", "unique_authors", "engagement_volume",
-    "audience_volume", "sentiment_mean", "negative_share", "share_of_voice", "expected",
-    "expected_std", "anomaly_score", "spike", "attack",
-)  # fmt: skip
-SIGNUP_MINUTE_COLUMNS = ("channel", "minute", "signups", "expected", "anomaly_score", "surge")
-BASELINE_COLUMNS = ("series", "last_minute", "state")
-
+PROGRESS_SQL = (
+    "SELECT topic, partition, event_time_watermark, caught_up_at FROM buzz.stream_partitions FINAL"
+)
 BUZZ_AGG_SQL = """
 SELECT subject, minute, count(), uniqExact(author_id), sum(engagement_weight),
-       sum(audience_weight), avg(sentiment), avg(negative),
-       dateDiff('millisecond', max(scored_at), now64(3))
+       sum(audience_weight), avg(sentiment), avg(negative)
 FROM buzz.mention_scores FINAL
 WHERE minute > toDateTime(%(after)s, 'UTC') AND minute <= toDateTime(%(until)s, 'UTC')
 GROUP BY subject, minute
 """
 SIGNUP_AGG_SQL = """
-SELECT channel, toStartOfMinute(occurred_at) AS m, count(),
-       dateDiff('millisecond', max(sunk_at), now64(3))
+SELECT channel, toStartOfMinute(occurred_at) AS m, count()
 FROM buzz.signups FINAL
-WHERE m > toDateTime(%(after)s, 'UTC') AND m <= toDateTime(%(until)s, 'UTC')
+WHERE occurred_at >= toDateTime64(%(after_start)s, 3, 'UTC')
+  AND occurred_at < toDateTime64(%(until_end)s, 3, 'UTC')
 GROUP BY channel, m
 """
 
 
-def closable_through(ages: Sequence[tuple[datetime, float]], settle: timedelta) -> datetime | None:
-    """The last minute that can be closed: every earlier minute with rows has settled.
-
-    ``ages`` holds (minute, seconds since a row for it was last written) for every series.
-    """
-    youngest: dict[datetime, float] = {}
-    for minute, age in ages:
-        youngest[minute] = min(age, youngest.get(minute, age))
-    through = None
-    for minute in sorted(youngest):
-        if youngest[minute] < settle.total_seconds():
-            break
-        through = minute
-    return through
-
-
 @dataclass
 class ClosedMinutes:
-    buzz_rows: list[list[Any]] = field(default_factory=list)
-    signup_rows: list[list[Any]] = field(default_factory=list)
+    buzz_rows: list[BuzzMinuteRow] = field(default_factory=list)
+    signup_rows: list[SignupMinuteRow] = field(default_factory=list)
     spikes: list[Assessment] = field(default_factory=list)
     surges: list[Assessment] = field(default_factory=list)
     series: set[str] = field(default_factory=set)  # baselines that learned something
@@ -128,18 +114,27 @@ def close_minutes(
         per_minute[b.minute][b.subject_id] = b.mentions
     shares = {m: share_of_voice(v, among) for m, v in per_minute.items()}
     for a in assess_rows(buzz, state, campaign):
-        r = a.row
+        r, exp = a.row, a.expected
         out.series.add(r.subject_id)
-        exp = a.expected
         out.buzz_rows.append(
-            [
-                r.subject_id, kinds.get(r.subject_id, "issue"), r.minute, r.mentions,
-                r.unique_authors, r.engagement_volume, r.audience_volume, r.sentiment_mean,
-                r.negative_share, shares[r.minute].get(r.subject_id), exp.mean if exp else None,
-                exp.std if exp else None, a.z, int(a.spike is not None),
-                int(a.spike is not None and a.spike.attack),
-            ]
-        )  # fmt: skip
+            BuzzMinuteRow(
+                subject=r.subject_id,
+                subject_kind=kinds.get(r.subject_id, "issue"),
+                minute=r.minute,
+                mentions=r.mentions,
+                unique_authors=r.unique_authors,
+                engagement_volume=r.engagement_volume,
+                audience_volume=r.audience_volume,
+                sentiment_mean=r.sentiment_mean,
+                negative_share=r.negative_share,
+                share_of_voice=shares[r.minute].get(r.subject_id),
+                expected=exp.mean if exp else None,
+                expected_std=exp.std if exp else None,
+                anomaly_score=a.z,
+                spike=int(a.spike is not None),
+                attack=int(a.spike is not None and a.spike.attack),
+            )
+        )
         if a.spike is not None:
             out.spikes.append(a)
     signup_buzz = [
@@ -150,15 +145,21 @@ def close_minutes(
         r, exp = a.row, a.expected
         out.series.add(r.subject_id)
         out.signup_rows.append(
-            [r.subject_id.removeprefix(SIGNUP_PREFIX), r.minute, r.mentions,
-             exp.mean if exp else None, a.z, int(a.spike is not None)]
-        )  # fmt: skip
+            SignupMinuteRow(
+                channel=r.subject_id.removeprefix(SIGNUP_PREFIX),
+                minute=r.minute,
+                signups=r.mentions,
+                expected=exp.mean if exp else None,
+                anomaly_score=a.z,
+                surge=int(a.spike is not None),
+            )
+        )
         if a.spike is not None:
             out.surges.append(a)
     return out
 
 
-def baseline_rows(state: BaselineState, series: set[str]) -> list[list[Any]]:
+def baseline_rows(state: BaselineState, series: set[str]) -> list[BaselineStateRow]:
     """One ``buzz.baseline_state`` row per series: the state of that series alone, as JSON."""
     full = state.to_dict()
     rows = []
@@ -167,7 +168,7 @@ def baseline_rows(state: BaselineState, series: set[str]) -> list[list[Any]]:
         if sb is None or sb.last_minute is None:
             continue
         one = {**full, "subjects": {sid: full["subjects"][sid]}}
-        rows.append([sid, sb.last_minute, orjson.dumps(one).decode()])
+        rows.append(BaselineStateRow(sid, sb.last_minute, orjson.dumps(one).decode()))
     return rows
 
 
@@ -184,9 +185,11 @@ def baseline_from_rows(rows: Sequence[tuple[Any, ...]]) -> BaselineState:
 
 
 class MinuteCloser:
-    def __init__(self, ctx: AgentContext, sink: WarehouseSink) -> None:
+    name = "close_minutes"
+    every = 1.0
+
+    def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
-        self.sink = sink
         self.state: BaselineState | None = None
         self.through: datetime | None = None
 
@@ -199,29 +202,50 @@ class MinuteCloser:
         self.state = baseline_from_rows(rows)
         last = prog[0][0] if prog else None
         self.through = as_utc(last) if last and as_utc(last) > EPOCH else None
-        log.info("baseline rebuilt for %d series, closed through %s",
-                 len(self.state.subjects), self.through)  # fmt: skip
+        log.info(
+            "baseline rebuilt for %d series, closed through %s",
+            len(self.state.subjects),
+            self.through,
+        )
 
-    async def run_once(self, now: datetime | None = None) -> ClosedMinutes | None:
+    async def closable(self) -> datetime | None:
+        """The last minute every partition of mentions and signups is past (None: none yet)."""
+        reports = await self.ctx.reader.aquery(PROGRESS_SQL)
+        parts = self.ctx.partitions()
+        expected = {t: parts.get(t, 0) for t in (MENTIONS_TOPIC, SIGNUPS_TOPIC)}
+        marks = [(t, int(p), as_utc(w), as_utc(c)) for t, p, w, c in reports]
+        return closable_through(stream_watermark(marks, expected))
+
+    async def run_once(self) -> ClosedMinutes | None:
         if self.state is None:
             await self.load()
         assert self.state is not None
-        now = now or datetime.now(UTC)
-        until = floor_minute(now - LATENESS - timedelta(minutes=1))
+        until = await self.closable()
+        if until is None or (self.through is not None and until <= self.through):
+            return None
         after = self.through or EPOCH
-        params = {"after": utc_literal(after)[:19], "until": utc_literal(until)[:19]}
+        params = {
+            "after": utc_literal(after)[:19],
+            "until": utc_literal(until)[:19],
+            "after_start": utc_literal(after + timedelta(minutes=1)),
+            "until_end": utc_literal(until + timedelta(minutes=1)),
+        }
         buzz_aggs = await self.ctx.reader.aquery(BUZZ_AGG_SQL, params)
         signup_aggs = await self.ctx.reader.aquery(SIGNUP_AGG_SQL, params)
-        ages = [(as_utc(r[1]), r[-1] / 1000) for r in (*buzz_aggs, *signup_aggs)]
-        through = closable_through(ages, SETTLE)
-        if through is None:
-            return None
         buzz = [
-            MinuteBuzz(r[0], as_utc(r[1]), int(r[2]), int(r[3]), float(r[4]), float(r[5]),
-                       float(r[6]), float(r[7]))
-            for r in buzz_aggs if as_utc(r[1]) <= through
-        ]  # fmt: skip
-        signups = [(r[0], as_utc(r[1]), int(r[2])) for r in signup_aggs if as_utc(r[1]) <= through]
+            MinuteBuzz(
+                r[0],
+                as_utc(r[1]),
+                int(r[2]),
+                int(r[3]),
+                float(r[4]),
+                float(r[5]),
+                float(r[6]),
+                float(r[7]),
+            )
+            for r in buzz_aggs
+        ]
+        signups = [(r[0], as_utc(r[1]), int(r[2])) for r in signup_aggs]
         closed = close_minutes(buzz, signups, self.state, self.ctx.campaign)
         alerts: list[Alert] = []
         names = {sub.id: sub.name for sub in self.ctx.campaign.subjects}
@@ -233,7 +257,7 @@ class MinuteCloser:
             exp = a.expected.mean if a.expected else 0.0
             channel = a.row.subject_id.removeprefix(SIGNUP_PREFIX)
             alerts.append(signup_surge_alert(channel, a.row.minute, a.row.mentions, exp, a.z or 0))
-        await self._save(closed, alerts, through)
+        await self._save(closed, alerts, until)
         return closed
 
     async def _explain(self, subject: str, row: MinuteBuzz) -> Any:
@@ -244,19 +268,23 @@ class MinuteCloser:
                 "SELECT event_id, sentiment, minute FROM buzz.mention_scores FINAL"
                 " WHERE subject = %(s)s AND minute >= toDateTime(%(a)s, 'UTC')"
                 " AND minute <= toDateTime(%(b)s, 'UTC') ORDER BY minute DESC LIMIT %(n)s",
-                {"s": subject, "a": utc_literal(start)[:19], "b": utc_literal(row.minute)[:19],
-                 "n": EXPLAIN_MAX_POSTS},
-            )  # fmt: skip
+                {
+                    "s": subject,
+                    "a": utc_literal(start)[:19],
+                    "b": utc_literal(row.minute)[:19],
+                    "n": EXPLAIN_MAX_POSTS,
+                },
+            )
             if not scores:
                 return None
             posts = await self.ctx.reader.aquery(
-                f"SELECT {MENTION_SELECT} FROM buzz.mentions FINAL WHERE event_id IN %(ids)s",
+                f"SELECT {MENTIONS.select} FROM buzz.mentions FINAL WHERE event_id IN %(ids)s",
                 {"ids": tuple(r[0] for r in scores)},
             )
         except ReadFailed as exc:
             log.warning("spike explanation skipped: %s", exc)
             return None
-        by_id = {m.event_id: m for m in map(mention_from_row, posts)}
+        by_id = {m.event_id: m for m in (mention_from_row(MENTIONS.read(v)) for v in posts)}
         spike: list[ScoredMention] = []
         base: list[ScoredMention] = []
         for event_id, tone, minute in scores:
@@ -269,27 +297,16 @@ class MinuteCloser:
 
     async def _save(self, closed: ClosedMinutes, alerts: list[Alert], through: datetime) -> None:
         assert self.state is not None
-        s = self.sink
-        await write(s, "buzz.buzz_minutes", closed.buzz_rows, BUZZ_MINUTE_COLUMNS,
-                    content_token("buzz_minutes", closed.buzz_rows))  # fmt: skip
-        await write(s, "buzz.signup_minutes", closed.signup_rows, SIGNUP_MINUTE_COLUMNS,
-                    content_token("signup_minutes", closed.signup_rows))  # fmt: skip
+        w = self.ctx.writer
+        await w.ainsert(
+            BUZZ_MINUTES, closed.buzz_rows, content_token("buzz_minutes", closed.buzz_rows)
+        )
+        await w.ainsert(
+            SIGNUP_MINUTES, closed.signup_rows, content_token("signup_minutes", closed.signup_rows)
+        )
         await self.ctx.alerts.publish(alerts)
         rows = baseline_rows(self.state, closed.series)
-        await write(s, "buzz.baseline_state", rows, BASELINE_COLUMNS,
-                    content_token("baseline_state", rows))  # fmt: skip
-        progress = [["minutes", through]]
-        await write(s, "buzz.stream_progress", progress, ("job", "through"),
-                    content_token("stream_progress", progress))  # fmt: skip
+        await w.ainsert(BASELINE_STATE, rows, content_token("baseline_state", rows))
+        progress = [StreamProgressRow("minutes", through)]
+        await w.ainsert(STREAM_PROGRESS, progress, content_token("stream_progress", progress))
         self.through = through
-
-
-def register(ctx: AgentContext) -> None:
-    closer = MinuteCloser(ctx, ctx.new_sink())
-
-    @ctx.app.timer(interval=PASS_SECONDS, on_leader=True, name="close_minutes")
-    async def close_minutes_timer() -> None:
-        try:
-            await closer.run_once()
-        except ReadFailed as exc:
-            log.warning("closing minutes skipped this pass: %s", exc)
