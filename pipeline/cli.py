@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -150,25 +150,25 @@ def source_run(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Connector name (see `buzz source list`)")],
     rate: Annotated[float, typer.Option(help="Events per second (demo)")] = 20.0,
-    once: Annotated[bool, typer.Option(help="Emit one batch/poll and exit")] = False,
-    dry_run: Annotated[bool, typer.Option(help="Print events as JSON lines; no broker")] = False,
     limit: Annotated[int | None, typer.Option(help="Stop after this many events")] = None,
     seed: Annotated[
         int | None, typer.Option(help="Random seed (demo), for repeatable runs")
     ] = None,
-    realtime: Annotated[
-        bool | None, typer.Option(help="Pace events in real time (demo); --no-realtime backfills")
-    ] = None,
 ) -> None:
-    """Run a source connector. Connector options follow as --name value (e.g. --url URL)."""
+    """Run a source connector. Connector options follow as --name value (e.g. --url URL).
+
+    \b
+    Switches (each also --no-NAME, or --NAME true/false, yes/no, 1/0, on/off):
+      --once       emit one batch/poll and exit
+      --dry-run    print events as JSON lines on stdout; no broker, no state saved
+      --realtime   pace events in real time (demo); --no-realtime backfills
+    """
     from pipeline.sources.registry import run_main
 
-    options: dict[str, object] = parse_extra_options(ctx.args)
+    options: dict[str, Any] = parse_extra_options(ctx.args)
     if seed is not None:
         options["seed"] = seed
-    if realtime is not None:
-        options["realtime"] = realtime
-    raise typer.Exit(run_main(name, rate=rate, once=once, dry_run=dry_run, limit=limit, **options))
+    raise typer.Exit(run_main(name, rate=rate, limit=limit, **options))
 
 
 def parse_extra_options(args: list[str]) -> dict[str, object]:

@@ -1,0 +1,74 @@
+"""The demo's scripted attack: a salacious story breaks and a pile-on follows.
+
+Every ``spike_every`` simulated seconds (the first after ``first_spike_after``, within two minutes
+so a demo shows one early) a tabloid account posts a story about the candidate with its own hashtag
+and link. For ``spike_seconds`` the event rate climbs fast and decays slowly, the extra being
+reshares of the story (one big cascade), angry originals, often from days-old tiny accounts,
+questions, and a few supporters pushing back. This is what the attack alert must catch in minutes.
+"""
+
+from __future__ import annotations
+
+from pipeline.events import Mention
+from pipeline.simulator import text as T
+from pipeline.simulator.stage import Stage
+
+
+class AttackScript:
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+        self.index = -1  # which story is running; its posts are stage.story_posts
+
+    def intensity(self, t: float) -> tuple[int, float]:
+        """(index of the story, extra rate as a multiple of the base) at simulated time t."""
+        p = self.stage.p
+        if not p.spikes or t < p.first_spike_after:
+            return -1, 0.0
+        since = t - p.first_spike_after
+        k = int(since // p.spike_every) if p.spike_every > 0 else 0
+        u = (since - k * p.spike_every) / p.spike_seconds
+        if u >= 1.0:
+            return -1, 0.0
+        shape = u / 0.2 if u < 0.2 else (1.0 - u) / 0.8  # fast rise, slow decay
+        return k, p.spike_multiplier * max(shape, 0.05)
+
+    def post(self, k: int) -> Mention:
+        if k != self.index:
+            return self._break_story(k)
+        st, rng = self.stage, self.stage.rng
+        parent = st.pick_post(st.story_posts)
+        r = rng.random()
+        if parent is not None and r < 0.45 and parent.depth < 6:
+            return st.reshare(parent)
+        tone = rng.choices(("critical", "question", "supportive"), (0.72, 0.16, 0.12))[0]
+        if tone == "supportive":
+            author = st.people.pick(("pro",))
+        elif r < 0.6:
+            author = st.people.fresh_account()
+        else:
+            author = st.people.pick(("anti", "undecided"))
+        text = st.fill(rng.choice(T.ATTACK[tone]), st.slots(subject=st.cand))
+        reply_to = parent if parent is not None and r > 0.85 else None
+        if reply_to is not None:
+            text = f"@{reply_to.author.handle} {text}"
+        mention = st.mention(author, text, reply_to=reply_to)
+        st.remember(mention, author, text, tone, story=True)
+        return mention
+
+    def _break_story(self, k: int) -> Mention:
+        st = self.stage
+        self.index = k
+        st.story_posts.clear()
+        spec = T.STORIES[(k + st.p.seed) % len(T.STORIES)]
+        slots = st.slots(subject=st.cand) | {"cand": st.cand.name}
+        st.story = {
+            "claim": st.fill(spec["claim"], slots),
+            "story_tag": st.fill(spec["tag"], slots).replace(" ", ""),
+            "story_link": f"https://{st.people.tabloid.outlet_domain}/2026/11/"
+            + st.fill(spec["slug"], slots).lower(),
+        }
+        text = st.fill(T.STORY_ORIGIN, slots | st.story)
+        author = st.people.tabloid
+        mention = st.mention(author, text, reach=4.0)
+        st.remember(mention, author, text, "critical", story=True, boost=25.0)
+        return mention
