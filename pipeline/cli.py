@@ -109,11 +109,14 @@ def forget(
 def up(
     demo: Annotated[bool, typer.Option(help="Also run the demo campaign simulator")] = False,
     rate: Annotated[float, typer.Option(help="Demo events per second")] = 20.0,
+    workers: Annotated[
+        int, typer.Option(help="Stream workers sharing the partitions (1 to the partition count)")
+    ] = 1,
 ) -> None:
     """Start the whole stack (embedded broker and warehouse unless configured), supervise it."""
     from pipeline.supervisor import main as up_main
 
-    raise typer.Exit(up_main(demo=demo, rate=rate))
+    raise typer.Exit(up_main(demo=demo, rate=rate, workers=workers))
 
 
 @app.command()

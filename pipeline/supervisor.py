@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -132,11 +133,12 @@ class Supervisor:
                 time.sleep(0.25)
         raise ChildFailed(child, f"was not ready after {timeout:.0f} s")
 
-    def check_ports(self, demo: bool) -> None:
+    def check_ports(self, demo: bool, workers: int = 1) -> None:
         s = self.settings
-        wanted = [
-            ("BUZZ_DASHBOARD_PORT", "127.0.0.1", s.dashboard_port),
-            ("BUZZ_WORKER_WEB_PORT", "127.0.0.1", s.worker_web_port),
+        wanted = [("BUZZ_DASHBOARD_PORT", "127.0.0.1", s.dashboard_port)]
+        wanted += [
+            ("BUZZ_WORKER_WEB_PORT", s.worker_web_host, s.worker_web_port + i)
+            for i in range(workers)
         ]
         if s.embedded_broker:
             wanted.append(("BUZZ_BROKER_PORT", s.broker_host, s.broker_port))
@@ -155,12 +157,17 @@ class Supervisor:
                     "(is another `buzz up` running?)"
                 )
 
-    def start(self, demo: bool, rate: float) -> str:
+    def start(self, demo: bool, rate: float, workers: int = 1) -> str:
         from pipeline.campaign import load_campaign
 
         s = self.settings
         load_campaign(s.campaign_file)  # a bad campaign file stops start-up here, named
-        self.check_ports(demo)
+        if not 1 <= workers <= s.topic_partitions:
+            raise ConfigError(
+                f"--workers: {workers} workers for {s.topic_partitions} partitions "
+                f"(BUZZ_TOPIC_PARTITIONS); use 1 to {s.topic_partitions}"
+            )
+        self.check_ports(demo, workers)
         if s.embedded_broker:
             c = self.spawn("broker", "broker")
             self.wait_ready(
@@ -187,12 +194,7 @@ class Supervisor:
                 f"[green]✓[/] warehouse  using ClickHouse at {display_url(s.warehouse_url)}"
             )
         self._migrate()
-        c = self.spawn("worker", "worker")
-        self.wait_ready(
-            c,
-            lambda: _http_ok(f"http://127.0.0.1:{s.worker_web_port}/healthz"),
-            "Faust worker consuming",
-        )
+        self.start_workers(workers)
         c = self.spawn("dashboard", "dashboard")
         url = f"http://localhost:{s.dashboard_port}"
         self.wait_ready(
@@ -207,6 +209,20 @@ class Supervisor:
                 raise ChildFailed(c, "exited right after starting")
             console.print(f"[green]✓[/] demo       campaign simulator, {rate:g} events/s")
         return url
+
+    def start_workers(self, workers: int) -> None:
+        """N workers share the partitions; each has its own health page (port + i)."""
+        s = self.settings
+        for i in range(workers):
+            port = s.worker_web_port + i
+            name = "worker" if workers == 1 else f"worker-{i + 1}"
+            c = self.spawn(name, "worker", env=self.env | {"BUZZ_WORKER_WEB_PORT": str(port)})
+            health = f"http://{s.worker_web_host}:{port}/healthz"
+            self.wait_ready(
+                c,
+                functools.partial(_http_ok, health),
+                f"stream worker consuming, health on {s.worker_web_host}:{port}",
+            )
 
     def _migrate(self) -> None:
         from pipeline.warehouse.client import get_client
@@ -232,7 +248,7 @@ class Supervisor:
             child.stop()
 
 
-def main(demo: bool = False, rate: float = 20.0) -> int:
+def main(demo: bool = False, rate: float = 20.0, workers: int = 1) -> int:
     settings = get_settings()
     sup = Supervisor(settings)
     stopping = {"flag": False}
@@ -244,7 +260,7 @@ def main(demo: bool = False, rate: float = 20.0) -> int:
     signal.signal(signal.SIGINT, on_signal)
     code = 0
     try:
-        url = sup.start(demo, rate)
+        url = sup.start(demo, rate, workers)
         console.print(f"\n[bold]Dashboard:[/] {url}    [dim]logs: {sup.log_dir}/[/]")
         console.print("[dim]Press Ctrl-C to stop.[/]")
         sup.watch(lambda: stopping["flag"])
