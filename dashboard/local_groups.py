@@ -208,6 +208,29 @@ def top_driver(drivers: pd.DataFrame) -> dict[tuple[str, str], str]:
     }
 
 
+def place_table(named: pd.DataFrame, places: pd.DataFrame, drivers: pd.DataFrame) -> pd.DataFrame:
+    """Every named place, biggest first, with what drove it most (``driver``), then one
+    *Other places* row for everyone in places under ``MIN_PEOPLE``."""
+    best = top_driver(drivers)
+    table = named.assign(
+        driver=[
+            best.get((str(c), str(p)), "")
+            for c, p in zip(named["country"], named["place"], strict=True)
+        ]
+    ).sort_values(["people", "label"], ascending=[False, True])
+    other = places[places["place"] == OTHER]
+    if other.empty:
+        return table
+    row = other.iloc[0]
+    merged = {
+        "label": "Other places",
+        "stage_label": f"fewer than {MIN_PEOPLE} people each",
+        "driver": "",
+        "on_map": False,
+    } | {col: int(row[col]) for col in ("people", "new_people", "previous_new", "signups")}
+    return pd.concat([table, pd.DataFrame([merged])], ignore_index=True)
+
+
 KIND_WORDS = {"validator": "validator", "thread": "thread", "mention": "post"}
 
 

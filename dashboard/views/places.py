@@ -21,7 +21,6 @@ from dashboard.queries import WarehouseUnavailable
 WINDOWS = ("24h", "7d", "30d", "90d")
 DEFAULT = "7d"
 SLOW_REFRESH_SECONDS = 30  # places change over days: no need to redraw the map every 5 s
-KIND_LABELS = {"validator": "Validator", "thread": "Thread", "mention": "Post"}
 
 
 def metrics(named: pd.DataFrame, places: pd.DataFrame, window: WindowChoice) -> None:
@@ -40,7 +39,8 @@ def metrics(named: pd.DataFrame, places: pd.DataFrame, window: WindowChoice) -> 
         f"{new_now:,}",
         delta=ui.change_text(new_now, new_before),
         delta_description=f"vs previous {window.label}",
-        help="People signing up in a place for the first time, everywhere (other places too)",
+        help="People signing up in a place for the first time, everywhere: other places and "
+        "signups without a postal code too",
         **ui.CARD,
     )
     m3.metric(
@@ -87,36 +87,7 @@ def map_section(named: pd.DataFrame) -> None:
 def places_table(
     named: pd.DataFrame, places: pd.DataFrame, drivers: pd.DataFrame, window: WindowChoice
 ) -> None:
-    best = local_groups.top_driver(drivers)
-    table = named.assign(
-        driver=[
-            best.get((str(c), str(p)), "")
-            for c, p in zip(named["country"], named["place"], strict=True)
-        ]
-    ).sort_values(["people", "label"], ascending=[False, True])
-    other = places[places["place"] == q.places.OTHER]
-    if not other.empty:
-        row = other.iloc[0]
-        table = pd.concat(
-            [
-                table,
-                pd.DataFrame(
-                    [
-                        {
-                            "label": "Other places",
-                            "stage_label": f"fewer than {MIN_PEOPLE} people each",
-                            "people": int(row["people"]),
-                            "new_people": int(row["new_people"]),
-                            "previous_new": int(row["previous_new"]),
-                            "signups": int(row["signups"]),
-                            "driver": "",
-                            "on_map": False,
-                        }
-                    ]
-                ),
-            ],
-            ignore_index=True,
-        )
+    table = local_groups.place_table(named, places, drivers)
     st.dataframe(
         table,
         hide_index=True,
@@ -165,8 +136,8 @@ def growth_section(
         key="places_people",
     )
     st.caption(
-        f"The six biggest places. Dashed lines: {START_AT} people, enough to start a local group; "
-        f"{SPLIT_AT}, big enough to split."
+        f"The biggest places, up to six. Dashed lines: {START_AT} people, enough to start a "
+        f"local group; {SPLIT_AT}, big enough to split."
     )
 
 
@@ -186,21 +157,7 @@ def drivers_section(named: pd.DataFrame, drivers: pd.DataFrame, window: WindowCh
     mine = drivers[(drivers["country"] == country) & (drivers["place"] == place)]
     st.markdown(local_groups.drivers_sentence(labels[str(key)], mine, window.label))
     if not mine.empty:
-        st.dataframe(
-            mine.assign(
-                kind=mine["kind"].map(lambda k: KIND_LABELS.get(k, k)),
-                url=mine["url"].astype(object).where(mine["url"] != "", None),
-            ),
-            hide_index=True,
-            width="stretch",
-            column_order=["kind", "label", "signups", "url"],
-            column_config={
-                "kind": st.column_config.TextColumn("Credited to"),
-                "label": st.column_config.TextColumn("Who or what", width="large"),
-                "signups": st.column_config.NumberColumn("Signups"),
-                "url": st.column_config.LinkColumn("Link", display_text="open", width="small"),
-            },
-        )
+        ui.drivers_table(mine)
 
 
 def live(url: str, window: WindowChoice) -> None:
