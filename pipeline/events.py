@@ -4,16 +4,38 @@ These models are the contract between sources and processors (see docs/events.md
 build them; processors validate raw bytes against them and dead-letter what does not fit.
 Times are timezone-aware UTC; ``occurred_at`` is event time, ``ingested_at`` is when the
 source saw it.
+
+Limits, and what happens past them (real data is odder than any sample):
+
+* Text and names longer than their limit are **truncated and flagged**, never refused: the event's
+  ``truncated`` lists the cut fields (``author.handle``, ``text``, ...). Identifiers (event, author,
+  thread, post and parent ids) keep a hash of the full value after the cut, so two long ids that
+  share a prefix stay different and the same long id always maps to the same short one.
+* Times outside what the warehouse can store and what the product can use (before 1970-01-02 or
+  more than a day ahead of this machine's clock) are refused with the reason: such an event would
+  poison minute buckets and watermarks.
+* A dead letter keeps at most ``DEAD_LETTER_PAYLOAD_LIMIT`` bytes of the input, with the input's
+  full size and SHA-256, so a huge bad record can still be told apart and is never too large for
+  the broker.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 SCHEMA_VERSION = 1
 M = TypeVar("M", bound=BaseModel)
@@ -23,40 +45,141 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)  # ClickHouse DateTime starts at the epoch
+FUTURE_SKEW = timedelta(
+    days=1
+)  # a source's clock may run ahead; a post from next week is bad input
+
+
 def _aware_utc(v: datetime) -> datetime:
     if v.tzinfo is None or v.utcoffset() is None:
         raise ValueError("timestamp must carry a timezone (ISO 8601 with offset or Z)")
     return v.astimezone(UTC)
 
 
+def _in_range(v: datetime) -> datetime:
+    v = _aware_utc(v)
+    if v < EARLIEST or v > utcnow() + FUTURE_SKEW:
+        raise ValueError(
+            f"{v.isoformat()} is out of range (from {EARLIEST.date()} to one day from now)"
+        )
+    return v
+
+
 UtcTime = Annotated[datetime, AfterValidator(_aware_utc)]
-EventId = Annotated[str, Field(min_length=3, max_length=200, pattern=r"^[a-z0-9_.-]+:.+$")]
+EventTime = Annotated[datetime, AfterValidator(_in_range)]
+
+ID_LIMIT = 200
+EventId = Annotated[str, Field(min_length=3, max_length=ID_LIMIT, pattern=r"^[a-z0-9_.-]+:.+$")]
+
+
+def clip_id(value: str, limit: int = ID_LIMIT) -> str:
+    """An over-long identifier cut to ``limit``, ending in a hash of the whole (stable, unique)."""
+    if len(value) <= limit:
+        return value
+    return value[: limit - 17] + "~" + hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def _clip(data: dict[str, Any], limits: Mapping[str, int], ids: frozenset[str], prefix: str,
+          cut: list[str]) -> dict[str, Any]:  # fmt: skip
+    """``data`` with its over-long strings (and list items) cut; the cut names added to ``cut``."""
+    out = data
+    for name, limit in limits.items():
+        v = data.get(name)
+        if isinstance(v, str):
+            if len(v) > limit:
+                out = dict(out) if out is data else out
+                out[name] = clip_id(v, limit) if name in ids else v[:limit]
+                cut.append(prefix + name)
+        elif isinstance(v, list) and v:
+            items = [x[:limit] if isinstance(x, str) else x for x in v[:LIST_LIMIT]]
+            if len(v) > LIST_LIMIT or any(isinstance(x, str) and len(x) > limit for x in v):
+                out = dict(out) if out is data else out
+                out[name] = items
+                cut.append(prefix + name)
+    return out
+
+
+LIST_LIMIT = 500  # links and hashtags per event
+TEXT_LIMIT = 100_000
+URL_LIMIT = 4096
 
 
 class _Event(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
     topic: ClassVar[str]
+    # field -> longest value kept; what is longer is cut and named in ``truncated``
+    LIMITS: ClassVar[dict[str, int]] = {"event_id": ID_LIMIT, "platform": 64}
+    IDS: ClassVar[frozenset[str]] = frozenset({"event_id"})
+    NESTED: ClassVar[dict[str, tuple[dict[str, int], frozenset[str]]]] = {}
 
     schema_version: Literal[1] = 1
     event_id: EventId
     platform: str = Field(min_length=1, max_length=64)
-    occurred_at: UtcTime
-    ingested_at: UtcTime = Field(default_factory=utcnow)
+    occurred_at: EventTime
+    ingested_at: EventTime = Field(default_factory=utcnow)
+    truncated: list[str] = Field(
+        default_factory=list, description="fields cut to their limit (e.g. author.handle)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _truncate(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        cut: list[str] = []
+        data = _clip(data, cls.LIMITS, cls.IDS, "", cut)
+        for name, (limits, ids) in cls.NESTED.items():
+            inner = data.get(name)
+            if isinstance(inner, dict):
+                clipped = _clip(inner, limits, ids, name + ".", cut)
+                if clipped is not inner:
+                    data = {**data, name: clipped}
+            elif isinstance(inner, Author) and inner.cut:  # built (and cut) by a source
+                cut += [f"{name}.{c}" for c in inner.cut]
+                data = {**data, name: inner.model_copy(update={"cut": []})}
+        if cut:
+            data = dict(data)
+            data["truncated"] = sorted({*(data.get("truncated") or ()), *cut})
+        return data
 
     def key(self) -> bytes:
         """Partition key: what must be aggregated together lands in one partition."""
         return self.event_id.encode()
 
     def to_json(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json"))
+        data = self.model_dump(mode="json")
+        if not data["truncated"]:  # the flag travels only when something was cut
+            del data["truncated"]
+        return orjson.dumps(data)
+
+
+AUTHOR_LIMITS = {"id": ID_LIMIT, "handle": ID_LIMIT, "display_name": 500}
+AUTHOR_IDS = frozenset({"id"})
 
 
 class Author(BaseModel):
+    """Who wrote a post. Over-long strings are cut (see :class:`_Event` for the flag)."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
-    id: str = Field(min_length=1, max_length=200)
-    handle: str = Field(min_length=1, max_length=200)
-    display_name: str = ""
+    id: str = Field(min_length=1, max_length=ID_LIMIT)
+    handle: str = Field(min_length=1, max_length=ID_LIMIT)
+    display_name: str = Field("", max_length=500)
     audience: int = Field(0, ge=0, description="followers / subscribers at the time of the post")
+
+    # What was cut when a source built this Author directly; the event it goes into names them
+    # in its own ``truncated`` (as ``author.<field>``). Not part of the JSON.
+    cut: list[str] = Field(default_factory=list, exclude=True, repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _truncate(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            cut: list[str] = []
+            data = _clip(data, AUTHOR_LIMITS, AUTHOR_IDS, "", cut)
+            if cut:
+                data = {**data, "cut": cut}
+        return data
 
 
 class Engagement(BaseModel):
@@ -71,8 +194,16 @@ class Mention(_Event):
     """A post or article that may mention a tracked subject (topic ``buzz.mentions``)."""
 
     topic: ClassVar[str] = "buzz.mentions"
+    LIMITS: ClassVar[dict[str, int]] = {
+        **_Event.LIMITS, "text": TEXT_LIMIT, "url": URL_LIMIT, "lang": 32,
+        "reshare_of": ID_LIMIT, "reply_to": ID_LIMIT, "links": URL_LIMIT, "hashtags": 200,
+    }  # fmt: skip
+    IDS: ClassVar[frozenset[str]] = frozenset({"event_id", "reshare_of", "reply_to"})
+    NESTED: ClassVar[dict[str, tuple[dict[str, int], frozenset[str]]]] = {
+        "author": (AUTHOR_LIMITS, AUTHOR_IDS)
+    }
     author: Author
-    text: str = Field(max_length=100_000)
+    text: str = Field(max_length=TEXT_LIMIT)
     url: str = ""
     lang: str = ""
     engagement: Engagement = Engagement()
@@ -95,12 +226,20 @@ class ThreadPost(_Event):
     """A post in a discussion thread (topic ``buzz.threads``)."""
 
     topic: ClassVar[str] = "buzz.threads"
-    thread_id: str = Field(min_length=1)
-    post_id: str = Field(min_length=1)
+    LIMITS: ClassVar[dict[str, int]] = {
+        **_Event.LIMITS, "thread_id": ID_LIMIT, "post_id": ID_LIMIT, "parent_id": ID_LIMIT,
+        "thread_title": 1000, "text": TEXT_LIMIT, "url": URL_LIMIT, "links": URL_LIMIT,
+    }  # fmt: skip
+    IDS: ClassVar[frozenset[str]] = frozenset({"event_id", "thread_id", "post_id", "parent_id"})
+    NESTED: ClassVar[dict[str, tuple[dict[str, int], frozenset[str]]]] = {
+        "author": (AUTHOR_LIMITS, AUTHOR_IDS)
+    }
+    thread_id: str = Field(min_length=1, max_length=ID_LIMIT)
+    post_id: str = Field(min_length=1, max_length=ID_LIMIT)
     parent_id: str | None = None
     thread_title: str = ""
     author: Author
-    text: str = Field(max_length=100_000)
+    text: str = Field(max_length=TEXT_LIMIT)
     links: list[str] = []
     url: str = ""
 
@@ -127,6 +266,13 @@ class Signup(_Event):
     """
 
     topic: ClassVar[str] = "buzz.signups"
+    LIMITS: ClassVar[dict[str, int]] = {
+        **_Event.LIMITS, "channel": 64, "form": 200, "referral_code": 200, "country": 64,
+        "region": 200, "postal_prefix": 4,
+    }  # fmt: skip
+    NESTED: ClassVar[dict[str, tuple[dict[str, int], frozenset[str]]]] = {
+        "utm": ({k: 500 for k in ("source", "medium", "campaign", "content", "term")}, frozenset())
+    }
     channel: str = Field(min_length=1, max_length=64)
     form: str = ""
     referral_code: str = ""
@@ -139,6 +285,10 @@ class Signup(_Event):
 
     def key(self) -> bytes:
         return (self.referral_code or self.channel).encode()
+
+
+DEAD_LETTER_PAYLOAD_LIMIT = 64 * 1024  # bytes of the input a dead letter keeps
+REASON_LIMIT = 2000
 
 
 class DeadLetter(BaseModel):
@@ -155,6 +305,9 @@ class DeadLetter(BaseModel):
     source: str = ""
     reason: str
     payload: str
+    payload_size: int = Field(-1, description="bytes in the original input (-1: not recorded)")
+    payload_sha256: str = Field("", description="SHA-256 of the whole original input")
+    payload_truncated: bool = False
     received_at: UtcTime = Field(default_factory=utcnow)
 
     def key(self) -> bytes:
@@ -174,19 +327,26 @@ class DeadLetter(BaseModel):
         offset: int = -1,
         source: str = "",
     ) -> DeadLetter:
-        """Build a dead letter whose id is stable for the same input at the same place."""
-        if offset >= 0:
-            ident = f"{source_topic}:{partition}:{offset}"
-        else:
-            ident = f"{source}:{hashlib.sha256(payload).hexdigest()[:32]}"
+        """A dead letter whose id is stable for the same input at the same place.
+
+        Keeps the first ``DEAD_LETTER_PAYLOAD_LIMIT`` bytes of the input (undecodable bytes
+        escaped, so what is kept can grow up to four times), with the full size and hash.
+        """
+        digest = hashlib.sha256(payload).hexdigest()
+        at = f"{source_topic}:{partition}:{offset}" if offset >= 0 else f"{source}:{digest[:32]}"
+        cut = len(payload) > DEAD_LETTER_PAYLOAD_LIMIT
+        text = payload[:DEAD_LETTER_PAYLOAD_LIMIT].decode("utf-8", errors="backslashreplace")
         return cls(
-            event_id=f"dl:{ident}",
+            event_id=f"dl:{at}",
             source_topic=source_topic,
             partition=partition,
             offset=offset,
             source=source,
-            reason=reason[:2000],
-            payload=payload.decode("utf-8", errors="backslashreplace")[:1_000_000],
+            reason=reason[:REASON_LIMIT],
+            payload=text,
+            payload_size=len(payload),
+            payload_sha256=digest,
+            payload_truncated=cut,
         )
 
 
