@@ -24,7 +24,9 @@ STAGE_COLOURS = {
     "Big enough to split": "#7c3aed",
 }
 HEIGHT = 440
-WIDTH = 600  # about what half of a wide page gives the map; only used to keep names apart
+# The drawing inside the chart, once the legend and padding are taken (measured in chromium on
+# a 1400-pixel-wide page, where the map gets half); only used to keep names apart.
+PLOT_WIDTH, PLOT_HEIGHT = 580, 350
 MAX_OUTLINE_DOTS = 4000  # enough to draw the shape of a region; more only slows the browser
 SIZES = (60, 1500)  # circle area in px² for no one and for the biggest place
 MARGIN = 0.35  # share of the places' extent shown around them (at least a degree or two)
@@ -49,11 +51,19 @@ class Box:
             float(lon.max()) + pad_lon,
         )
 
+    @classmethod
+    def spanning(cls, *frames: pd.DataFrame) -> Box:
+        """The smallest box holding every point of the frames: what the map's projection fits."""
+        lat = pd.concat([f["latitude"] for f in frames])
+        lon = pd.concat([f["longitude"] for f in frames])
+        return cls(float(lat.min()), float(lat.max()), float(lon.min()), float(lon.max()))
+
     def pixels(self, width: float, height: float) -> tuple[float, float]:
         """(pixels per degree of longitude, of latitude) once the box is fitted to the size."""
         squeeze = math.cos(math.radians((self.south + self.north) / 2))
         per_degree = min(
-            width / ((self.east - self.west) * squeeze), height / (self.north - self.south)
+            width / max((self.east - self.west) * squeeze, 0.1),
+            height / max(self.north - self.south, 0.1),
         )
         return per_degree * squeeze, per_degree
 
@@ -82,10 +92,11 @@ class Name:
     align: Literal["center", "left", "right"]  # which end of the text sits at dx
 
 
-def name_positions(points: pd.DataFrame, box: Box, labelled: int) -> dict[int, Name]:
+def name_positions(points: pd.DataFrame, drawn: Box, labelled: int) -> dict[int, Name]:
     """Row index -> where the place's name goes: above, below, right or left of its circle,
-    the first of those that covers no other name and no other circle."""
-    per_lon, per_lat = box.pixels(WIDTH, HEIGHT)
+    the first of those that covers no other name and is not nearer another circle than its
+    own (so it cannot be read as that one's). ``drawn`` is the extent the map fits."""
+    per_lon, per_lat = drawn.pixels(PLOT_WIDTH, PLOT_HEIGHT)
     most = float(points["people"].max())
     circles = {
         i: (float(r.longitude) * per_lon, -float(r.latitude) * per_lat, radius(r.people, most))
@@ -98,7 +109,7 @@ def name_positions(points: pd.DataFrame, box: Box, labelled: int) -> dict[int, N
         return all(
             abs(x - nx) > half + nh + 4 or abs(y - ny) > 15 for nx, ny, nh in written
         ) and all(
-            j == i or abs(x - cx) > half + cr or abs(y - cy) > 7 + cr
+            j == i or abs(x - cx) > half + cr + 6 or abs(y - cy) > 7 + cr + 8
             for j, (cx, cy, cr) in circles.items()
         )
 
@@ -123,10 +134,10 @@ def places_map(points: pd.DataFrame, outline: pd.DataFrame, labelled: int = 10) 
     """Places as circles sized by people and coloured by stage, over faint dots of the ZIP codes
     around them (``points``: ``label``, ``latitude``, ``longitude``, ``people``, ``new_people``,
     ``stage_label``); up to ``labelled`` of the biggest carry their name."""
-    box = Box.around(points)
+    dots = outline_near(outline, Box.around(points))
     lon, lat = alt.Longitude("longitude:Q"), alt.Latitude("latitude:Q")
     background = (
-        alt.Chart(outline_near(outline, box))
+        alt.Chart(dots)
         .mark_circle(size=9, color="#cbd5e1", opacity=0.8)
         .encode(longitude=lon, latitude=lat)
     )
@@ -168,7 +179,7 @@ def places_map(points: pd.DataFrame, outline: pd.DataFrame, labelled: int = 10) 
             color="#1e293b",
         )
         .encode(longitude=lon, latitude=lat, text="label:N")
-        for i, name in name_positions(points, box, labelled).items()
+        for i, name in name_positions(points, Box.spanning(dots, points), labelled).items()
     ]
     return (
         alt.layer(background, circles, *names)

@@ -325,14 +325,14 @@ def test_summary_when_nothing_grew() -> None:
 
 def test_map_names_do_not_overlap() -> None:
     # Seattle's name goes above it. Tacoma's would cover Seattle's circle above its own, so it
-    # goes below. Kent, between them, has both taken: its name goes to the right. Bellevue
+    # goes below. Kent, east between them, has both taken: its name goes right. Bellevue
     # sits under Seattle's circle: no room, the tooltip names it. Boise is far from them all.
     points = pd.DataFrame(
         {
             "label": ["Seattle, WA (981)", "Tacoma, WA (984)", "Kent, WA (980)",
                       "Bellevue, WA (980)", "Boise (837)"],
             "latitude": [47.61, 47.20, 47.40, 47.60, 43.6],
-            "longitude": [-122.33, -122.33, -122.0, -122.28, -116.2],
+            "longitude": [-122.33, -122.33, -121.7, -122.28, -116.2],
             "people": [60, 20, 12, 9, 8],
         }
     )  # fmt: skip
