@@ -36,7 +36,7 @@ from tests.test_dashboard_scenario import (
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 TIMEOUT = 60
-PAGES = [None, "alerts", "validators", "conversations", "signups", "explore", "health"]
+PAGES = [None, "alerts", "validators", "conversations", "signups", "places", "explore", "health"]
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Every query the dashboard runs, and nothing else: no SQL lives in page code.
 
 One module per page (``now``, ``alerts``, ``validators``, ``conversations``, ``signups``,
-``health``, ``explore``) holds plain query functions over a clickhouse-connect client;
+``places``, ``health``, ``explore``) holds plain query functions over a clickhouse-connect client;
 ``loaders`` wraps them for the pages (cached, errors in plain language); ``consumer_lag`` asks
 the broker how far the worker is behind. The one write, recording what staff did with an
 alert, is ``record_alert_action``.
@@ -25,6 +25,7 @@ from dashboard.queries.loaders import (
     load_explore,
     load_health,
     load_now,
+    load_places,
     load_signups,
     load_validators,
     record_alert_action,
@@ -48,6 +49,7 @@ __all__ = [
     "load_explore",
     "load_health",
     "load_now",
+    "load_places",
     "load_signups",
     "load_validators",
     "record_alert_action",

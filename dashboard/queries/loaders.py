@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 
-from dashboard.queries import alerts, conversations, health, now, signups, validators
+from dashboard.queries import alerts, conversations, health, now, places, signups, validators
 from dashboard.queries.base import (
     CACHE_TTL_SECONDS,
     QueryFailed,
@@ -131,6 +131,19 @@ def load_signups(url: str, minutes: int, bucket_minutes: int, lag_subject: str) 
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def load_places(url: str, minutes: int, bucket_minutes: int) -> Frames:
+    client = connect(url)
+    window = _window(minutes, bucket_minutes)
+    with translate_errors(url):
+        return {
+            "window": window,
+            "places": places.places(client, window),
+            "over_time": places.new_people_over_time(client, window),
+            "drivers": places.drivers(client, window),
+        }
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def load_health(url: str, minutes: int = 60) -> Frames:
     client = connect(url)
     until = datetime.now(UTC)
@@ -170,6 +183,7 @@ ALL_LOADERS = (
     load_cascade,
     load_conversations,
     load_signups,
+    load_places,
     load_health,
     load_consumer_lag,
     load_explore,

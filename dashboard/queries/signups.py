@@ -65,6 +65,26 @@ def by_referral(client: Client, window: Window, limit: int = 20) -> pd.DataFrame
     )
 
 
+# What a signup was credited to, in words (validator name, thread title, the start of the post)
+# and with a link where there is something to open: columns and joins for a query over
+# attribution rows aliased ``a`` (with ``kind`` and ``target_id``), grouped by those two.
+TARGET_LABEL = """
+       multiIf(a.kind = 'validator', if(any(v.name) = '', a.target_id, any(v.name)),
+               a.kind = 'thread', if(any(t.thread_title) = '', a.target_id, any(t.thread_title)),
+               a.kind = 'mention', if(any(m.text) = '', a.target_id,
+                                      concat('@', any(m.author_handle), ': ',
+                                             substring(any(m.text), 1, 80))),
+               a.target_id) AS label,
+       multiIf(a.kind = 'thread', any(t.url), a.kind = 'mention', any(m.url), '') AS url"""
+TARGET_JOINS = """
+        LEFT JOIN (SELECT validator, name FROM buzz.validators FINAL) AS v
+            ON v.validator = a.target_id
+        LEFT JOIN (SELECT thread_id, thread_title, url FROM buzz.thread_scores FINAL) AS t
+            ON t.thread_id = a.target_id
+        LEFT JOIN (SELECT event_id, author_handle, text, url FROM buzz.mentions FINAL) AS m
+            ON m.event_id = a.target_id"""
+
+
 def attribution(client: Client, window: Window, limit: int = 30) -> pd.DataFrame:
     """What drove the window's signups: one row per attributed target, most signups first.
 
@@ -73,22 +93,8 @@ def attribution(client: Client, window: Window, limit: int = 30) -> pd.DataFrame
     """
     return client.query_df(
         f"""
-        SELECT a.kind AS kind, a.target_id AS target_id, count() AS signups,
-               multiIf(a.kind = 'validator', if(any(v.name) = '', a.target_id, any(v.name)),
-                       a.kind = 'thread', if(any(t.thread_title) = '', a.target_id,
-                                             any(t.thread_title)),
-                       a.kind = 'mention', if(any(m.text) = '', a.target_id,
-                                              concat('@', any(m.author_handle), ': ',
-                                                     substring(any(m.text), 1, 80))),
-                       a.target_id) AS label,
-               multiIf(a.kind = 'thread', any(t.url), a.kind = 'mention', any(m.url), '') AS url
-        FROM buzz.signup_attribution AS a FINAL
-        LEFT JOIN (SELECT validator, name FROM buzz.validators FINAL) AS v
-            ON v.validator = a.target_id
-        LEFT JOIN (SELECT thread_id, thread_title, url FROM buzz.thread_scores FINAL) AS t
-            ON t.thread_id = a.target_id
-        LEFT JOIN (SELECT event_id, author_handle, text, url FROM buzz.mentions FINAL) AS m
-            ON m.event_id = a.target_id
+        SELECT a.kind AS kind, a.target_id AS target_id, count() AS signups, {TARGET_LABEL}
+        FROM buzz.signup_attribution AS a FINAL {TARGET_JOINS}
         WHERE a.occurred_at >= {{start:{TS}}} AND a.occurred_at <= {{end:{TS}}}
         GROUP BY a.kind, a.target_id
         ORDER BY signups DESC, kind, target_id
