@@ -102,6 +102,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=6,
         broker_rebalance_timeout=6,
         broker_heartbeat_interval=1,
+        web_bind=settings.worker_web_host,  # the interface (web_host only names it in URLs)
         web_host=settings.worker_web_host,
         web_port=settings.worker_web_port,
         web_in_thread=False,
