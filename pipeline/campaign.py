@@ -21,6 +21,9 @@ class Subject(BaseModel):
     name: str
     kind: str = Field("issue", pattern=r"^(candidate|rival|issue)$")
     terms: list[str] = Field(min_length=1)
+    # Other ways people name the subject: nicknames, surnames, other official handles. They match
+    # exactly like terms; listed apart so the terms stay the campaign's own short list.
+    aliases: list[str] = []
 
 
 class Validator(BaseModel):
@@ -37,7 +40,7 @@ class Thresholds(BaseModel):
     attack_negative_share: float = Field(0.35, gt=0, le=1)
     unanswered_question_minutes: int = Field(60, gt=0)
     # A golden thread is one worth a staff reply: rare on purpose, or the alert feed drowns.
-    golden_min_quality: float = Field(0.6, ge=0, le=1)
+    golden_min_quality: float = Field(0.53, ge=0, le=1)
     golden_min_transactions: int = Field(5, ge=1)
 
 
