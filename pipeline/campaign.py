@@ -37,7 +37,7 @@ class Validator(BaseModel):
 class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     spike_z: float = Field(3.0, gt=0)
-    attack_negative_share: float = Field(0.35, gt=0, le=1)
+    attack_negative_share: float = Field(0.3, gt=0, le=1)
     unanswered_question_minutes: int = Field(60, gt=0)
     # A golden thread is one worth a staff reply: rare on purpose, or the alert feed drowns.
     golden_min_quality: float = Field(0.53, ge=0, le=1)

@@ -88,24 +88,22 @@ def test_figures_on_our_hand_labelled_sample_match_the_docs() -> None:
         "negative" if s <= -0.05 else "positive" if s >= 0.05 else "neutral" for s in vader
     ]
     assert figures(ours, [sentiment_label(s) for s in ours]) == OURS_ON_SAMPLE
-    assert figures(vader, vader_labels) == (38, 37, 1, 0.659)
+    assert figures(vader, vader_labels) == (38, 37, 1, 0.655)
 
 
-OURS_ON_SAMPLE = (0, 0, 0, 0.0)  # set from the shipped model
+OURS_ON_SAMPLE = (35, 35, 0, 0.748)  # correct labels, of them not sarcastic, sarcastic, AUC
 
 
-def test_faster_than_vader_on_the_same_texts() -> None:
-    # Relative, so a busy machine slows both alike; docs/scoring.md has the absolute figures.
-    texts = [r["text"] for r in csv.DictReader(SAMPLE.open(encoding="utf-8"))] * 20
+def test_scores_at_least_10000_posts_per_cpu_second() -> None:
+    # CPU time of this process, so a busy machine does not fail it; the stream needs 10,000/s.
+    texts = [r["text"] for r in csv.DictReader(SAMPLE.open(encoding="utf-8"))] * 50
     model = fresh_scorer()
-    vader_sentiment(texts[0])
+    model.analyse(texts[0])
 
-    def seconds(fn: object) -> float:
-        start = time.perf_counter()
+    def rate() -> float:
+        start = time.process_time()
         for t in texts:
-            fn(t)  # type: ignore[operator]
-        return time.perf_counter() - start
+            model.analyse(t)
+        return len(texts) / (time.process_time() - start)
 
-    ours = min(seconds(model.analyse) for _ in range(3))
-    theirs = min(seconds(vader_sentiment) for _ in range(3))
-    assert ours < theirs
+    assert max(rate() for _ in range(3)) >= 10_000
