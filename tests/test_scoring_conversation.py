@@ -89,6 +89,14 @@ def test_a_sourced_answer_outscores_the_question_and_a_cheer() -> None:
     )
 
 
+@given(st.lists(st.sampled_from(["GO", "VOTE", "KIM", "JORDAN", "TUESDAY", "EVERYONE!!!", "🔥"]),
+                min_size=1, max_size=8))  # fmt: skip
+def test_a_cheer_never_counts_as_substantive(words: list[str]) -> None:
+    assert substance(" ".join(words)).score < SUBSTANTIVE_AT
+    longest = substance("VOTE JORDAN KIM TUESDAY EVERYONE!!! VOTE JORDAN EVERYONE!!!")
+    assert longest.low_effort and longest.score < SUBSTANTIVE_AT
+
+
 def test_long_reasoned_all_caps_is_not_a_cheer() -> None:
     assert not is_low_effort("THE BUS LANES CUT MY COMMUTE BY TEN MINUTES EVERY SINGLE DAY")
     assert is_low_effort("VOTE KIM")

@@ -29,12 +29,15 @@ __all__ = ["is_low_effort", "is_question"]  # re-exported: the thread rules use 
 # Chosen so that a one-sentence question, answer or objection counts and a cheer does not
 # (docs/scoring.md section 10 has the figures behind it).
 SUBSTANTIVE_AT = 0.005
+# A cheer keeps a tenth of its score: present, but never substance (all-caps cheers of up to
+# eight words score below 0.05, so a tenth is below SUBSTANTIVE_AT).
+LOW_EFFORT_FACTOR = 0.1
 
 
 @dataclass(frozen=True)
 class Substance:
     score: float
-    features: dict[str, float]  # each trait's contribution to the score's log-odds
+    features: dict[str, float]  # each trait's contribution to the log-odds, before the cheer factor
     low_effort: bool
 
 
@@ -43,7 +46,8 @@ def substance(text: str, links: Sequence[str] = ()) -> Substance:
     model = default_model()
     contributions = model.contributions(feature_values(text, links))
     low = is_low_effort(text)
-    return Substance(round(model.score(contributions), 6), contributions, low)
+    score = model.score(contributions) * (LOW_EFFORT_FACTOR if low else 1.0)
+    return Substance(round(score, 6), contributions, low)
 
 
 def substance_score(text: str, links: Sequence[str] = ()) -> float:
