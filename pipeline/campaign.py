@@ -21,6 +21,9 @@ class Subject(BaseModel):
     name: str
     kind: str = Field("issue", pattern=r"^(candidate|rival|issue)$")
     terms: list[str] = Field(min_length=1)
+    # Other ways people name the subject: nicknames, surnames, other official handles. They match
+    # exactly like terms; listed apart so the terms stay the campaign's own short list.
+    aliases: list[str] = []
 
 
 class Validator(BaseModel):
@@ -34,10 +37,10 @@ class Validator(BaseModel):
 class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     spike_z: float = Field(3.0, gt=0)
-    attack_negative_share: float = Field(0.35, gt=0, le=1)
+    attack_negative_share: float = Field(0.3, gt=0, le=1)
     unanswered_question_minutes: int = Field(60, gt=0)
     # A golden thread is one worth a staff reply: rare on purpose, or the alert feed drowns.
-    golden_min_quality: float = Field(0.6, ge=0, le=1)
+    golden_min_quality: float = Field(0.53, ge=0, le=1)
     golden_min_transactions: int = Field(5, ge=1)
 
 

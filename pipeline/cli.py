@@ -138,6 +138,19 @@ def bench(
     raise typer.Exit(bench_main(events, backlog=backlog, seconds=seconds, peer=peer))
 
 
+@app.command("eval")
+def eval_(
+    data: Annotated[
+        Path, typer.Option(envvar="BUZZ_EVAL_DATA", help="Folder of labelled data sets")
+    ],
+    speed: Annotated[bool, typer.Option(help="Also time the sentiment scorer")] = True,
+) -> None:
+    """Measure each score on public labelled data next to a trivial baseline (docs/scoring.md)."""
+    from pipeline.evaluation.harness import main as eval_main
+
+    raise typer.Exit(eval_main(data, speed=speed))
+
+
 @source_app.command("list")
 def source_list() -> None:
     """List the registered source connectors."""

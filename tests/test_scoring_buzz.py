@@ -26,6 +26,7 @@ from pipeline.scoring.buzz import (
     share_of_voice,
 )
 from pipeline.scoring.explain import contrast, explain_spike
+from pipeline.scoring.sentiment import NEGATIVE_BELOW, sentiment
 from pipeline.scoring.subjects import compile_subjects
 
 T0 = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
@@ -264,3 +265,29 @@ def test_explain_spike_finds_terms_tags_links_authors_and_examples() -> None:
     assert why.authors[0].item == "@tabloid" and why.authors[0].spike_posts == 6
     assert why.examples[0].event_id == "x:s0"  # the original, most engaged
     assert why.examples[0].url == "https://x.example/s0"
+
+
+def test_explain_spike_lists_the_words_that_made_the_negative_posts_negative() -> None:
+    base = [
+        scored(
+            mention(f"b{i}", "Kim talked about rent again, what a liar", author=f"u{i}"), tone=-0.6
+        )
+        for i in range(2)
+    ] + [scored(mention(f"c{i}", "Kim talked about rent again", author=f"v{i}")) for i in range(18)]
+    texts = [
+        "Jordan Kim is a liar and a fraud. Disgusting. Resign! #KimGate",
+        "What a disgusting fraud, resign now #KimGate",
+        "Kim should resign, this is disgusting",
+    ]
+    spike = [
+        scored(mention(f"s{i}", texts[i % 3], author=f"r{i}"), tone=sentiment(texts[i % 3]))
+        for i in range(6)
+    ] + [scored(mention("p0", "Disgusting weather but Kim was great", author="p"), tone=0.2)]
+    assert all(s.sentiment <= NEGATIVE_BELOW for s in spike[:6])
+    why = explain_spike(spike, base)
+    words = [d.item for d in why.negative_terms]
+    assert {"disgusting", "resign"} <= set(words)
+    # "liar" was already said in the negative posts before: it drives less than the new words.
+    assert "liar" not in words[:2]
+    # Only negative posts count: the positive post's "disgusting" makes no 7th.
+    assert next(d for d in why.negative_terms if d.item == "disgusting").spike_posts == 6
