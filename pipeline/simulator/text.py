@@ -192,13 +192,13 @@ STORIES = (
 STORY_ORIGIN = "BREAKING: {claim}. Full story: {story_link} #{story_tag}"
 ATTACK = {
     "critical": (
-        "Wow. {claim}. #{story_tag} {story_link}",
+        "Wow. {claim}. Terrible. #{story_tag} {story_link}",
         "So {cand} wants our trust on {term} after THIS? Disgusting. #{story_tag}",
-        "{cand} needs to answer for this today. No more dodging. #{story_tag}",
+        "{cand} needs to answer for this today. No more dodging, this is a disgrace. #{story_tag}",
         "Not surprised honestly. Same corrupt politics as always. #{story_tag}",
         "If this is true {cand} should drop out. Shameful. #{story_tag} {story_link}",
-        "Everyone who defended {cand_last} owes us an apology. #{story_tag}",
-        "Can't believe I almost voted for {cand}. #{story_tag}",
+        "Everyone who defended {cand_last} owes us an apology. What a disgrace. #{story_tag}",
+        "Can't believe I almost voted for {cand}. What a fraud. #{story_tag}",
     ),
     "question": (
         "Is this real?? {claim} {story_link}",
