@@ -7,8 +7,7 @@ The baseline (normal level by hour of day) lives in ``baseline``; the "why" of a
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,8 +19,6 @@ from pipeline.scoring.baseline import (
     anomaly_score,
     floor_minute,
 )
-from pipeline.scoring.sentiment import NEGATIVE_BELOW, sentiment
-from pipeline.scoring.subjects import SubjectMatcher, subject_ids
 
 # Replies, reshares and quotes cost the reader more than a like and spread the post further.
 ENGAGEMENT_WEIGHTS = {"likes": 1.0, "replies": 2.0, "reshares": 2.0, "quotes": 2.0}
@@ -38,15 +35,6 @@ class ScoredMention:
     @property
     def minute(self) -> datetime:
         return floor_minute(self.mention.occurred_at)
-
-
-def score_mention(
-    mention: Mention,
-    matcher: SubjectMatcher,
-    sentiment_of: Callable[[str], float] = sentiment,
-) -> ScoredMention:
-    subjects = tuple(subject_ids(matcher, mention.text, mention.hashtags))
-    return ScoredMention(mention, subjects, sentiment_of(mention.text))
 
 
 def engagement_weight(m: Mention) -> float:
@@ -78,31 +66,6 @@ class MinuteBuzz:
     audience_volume: float
     sentiment_mean: float
     negative_share: float
-
-
-def aggregate_minutes(scored: Iterable[ScoredMention]) -> list[MinuteBuzz]:
-    """One row per (subject, minute) that has mentions; duplicate event ids count once."""
-    groups: dict[tuple[str, datetime], dict[str, ScoredMention]] = defaultdict(dict)
-    for s in scored:
-        for sid in s.subjects:
-            groups[(sid, s.minute)].setdefault(s.mention.event_id, s)
-    rows = []
-    for (sid, minute), by_id in sorted(groups.items()):
-        items = list(by_id.values())
-        n = len(items)
-        rows.append(
-            MinuteBuzz(
-                subject_id=sid,
-                minute=minute,
-                mentions=n,
-                unique_authors=len({s.mention.author.id for s in items}),
-                engagement_volume=sum(engagement_weight(s.mention) for s in items),
-                audience_volume=sum(audience_weight(s.mention) for s in items),
-                sentiment_mean=sum(s.sentiment for s in items) / n,
-                negative_share=sum(s.sentiment <= NEGATIVE_BELOW for s in items) / n,
-            )
-        )
-    return rows
 
 
 def contenders(campaign: Campaign) -> list[str]:
@@ -210,15 +173,3 @@ def assess_rows(
         out.append(Assessment(row, expected, anomaly_score(row.mentions, expected), spike))
         state.update(row.subject_id, row.minute, float(row.mentions))
     return out
-
-
-def assess_minutes(
-    rows: Iterable[MinuteBuzz],
-    state: BaselineState,
-    campaign: Campaign,
-    *,
-    min_mentions: int = 5,
-) -> list[Spike]:
-    """The spikes among :func:`assess_rows` (same learning, same replay rule)."""
-    assessed = assess_rows(rows, state, campaign, min_mentions=min_mentions)
-    return [a.spike for a in assessed if a.spike is not None]
