@@ -108,3 +108,12 @@ def test_spike_titles_name_the_subject_as_the_campaign_does() -> None:
     )
     assert spike_alert(spike).title.startswith("Possible attack on kim:")
     assert spike_alert(spike, None, "Jordan Kim").alert_id == spike_alert(spike).alert_id
+
+
+def test_every_alert_kind_is_urgent_or_an_opportunity() -> None:
+    from typing import get_args
+
+    from pipeline.scoring.alerts import OPPORTUNITY, URGENT, AlertKind
+
+    assert URGENT.isdisjoint(OPPORTUNITY)
+    assert URGENT | OPPORTUNITY == set(get_args(AlertKind))

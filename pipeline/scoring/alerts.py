@@ -28,8 +28,16 @@ AlertKind = Literal[
     "golden_thread",
     "unanswered_question",
     "signup_surge",
+    "coordinated",
 ]
 Severity = Literal["info", "warning", "critical"]
+
+# Urgent alerts go out at once; opportunities (worth acting on, not this minute) wait for a
+# digest. Every kind is one or the other.
+URGENT: frozenset[str] = frozenset({"spike", "attack", "signup_surge", "coordinated"})
+OPPORTUNITY: frozenset[str] = frozenset(
+    {"golden_thread", "cascade", "validator_first", "unanswered_question"}
+)
 
 
 def alert_id(kind: str, subject: str, key: str) -> str:
