@@ -116,4 +116,4 @@ def test_every_alert_kind_is_urgent_or_an_opportunity() -> None:
     from pipeline.scoring.alerts import OPPORTUNITY, URGENT, AlertKind
 
     assert URGENT.isdisjoint(OPPORTUNITY)
-    assert URGENT | OPPORTUNITY == set(get_args(AlertKind))
+    assert set(get_args(AlertKind)) == URGENT | OPPORTUNITY
