@@ -74,6 +74,7 @@ from aiohttp import web
 from pipeline.settings import get_settings
 from pipeline.warehouse.gateway_engine import Engine
 from pipeline.warehouse.gateway_http import Gateway
+from pipeline.warehouse.gateway_sandbox import Limits
 
 log = logging.getLogger("pipeline.warehouse.gateway")
 
@@ -101,7 +102,12 @@ def main(
         )
     try:
         sock = _listen(host, port)
-        engine = _open_engine(data_dir, bool(readonly))
+        limits = Limits(
+            max_result_rows=settings.analyst_max_result_rows,
+            max_execution_seconds=settings.analyst_max_execution_seconds,
+            max_memory_bytes=settings.analyst_max_memory_bytes,
+        )
+        engine = _open_engine(data_dir, bool(readonly), limits)
     except StartupError as exc:
         print(f"buzz warehouse: {exc}", file=sys.stderr, flush=True)
         return 1
@@ -133,7 +139,7 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _open_engine(data_dir: Path, readonly: bool) -> Engine:
+def _open_engine(data_dir: Path, readonly: bool, limits: Limits) -> Engine:
     if readonly and not (data_dir / "metadata").exists():
         raise StartupError(f"--readonly needs an existing warehouse in {data_dir}")
     try:
@@ -153,7 +159,7 @@ def _open_engine(data_dir: Path, readonly: bool) -> Engine:
                     f"data directory {data_dir} is in use by another process (chDB allows one); "
                     "stop it or set BUZZ_DATA_DIR / --data-dir"
                 ) from None
-    engine = Engine(data_dir, readonly=readonly)
+    engine = Engine(data_dir, readonly=readonly, limits=limits)
     try:
         engine.open()
     except Exception as exc:
