@@ -41,6 +41,7 @@ from pipeline.warehouse.gateway_errors import (
     SESSION_IS_LOCKED,
     SESSION_NOT_FOUND,
     TOO_MANY_SIMULTANEOUS_QUERIES,
+    UNKNOWN_TABLE,
     ClickHouseError,
 )
 from pipeline.warehouse.gateway_exec import ExternalTable, Outcome
@@ -268,7 +269,15 @@ class Engine:
             and st.keyword in ("SELECT", "WITH")
             and st.output_format.lower() in ex.STREAMABLE_FORMATS
         )
-        outcome = ex.execute(conn, st.sql, st.default_format, st.params, stream, translate)
+        try:
+            outcome = ex.execute(conn, st.sql, st.default_format, st.params, stream, translate)
+        except ClickHouseError as err:
+            rebuilt = None
+            if err.code == UNKNOWN_TABLE and st.keyword == "SHOW":
+                rebuilt = ex.show_create_system(conn, st.sql, st.output_format)
+            if rebuilt is None:
+                raise
+            outcome = rebuilt
         outcome.has_result = has_result
         return outcome
 

@@ -14,6 +14,7 @@ client as ClickHouse's mid-stream exception block (``gateway_http``).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from pipeline.warehouse.gateway_errors import (
     SYNTAX_ERROR,
     ClickHouseError,
 )
-from pipeline.warehouse.gateway_sql import quote_string
+from pipeline.warehouse.gateway_sql import SqlError, quote_string, tokens
 
 log = logging.getLogger(__name__)
 
@@ -187,3 +188,58 @@ def run_quietly(conn: Any, sql: str) -> None:
 
 def ident(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def show_create_system(conn: Any, sql: bytes, fmt: str) -> Outcome | None:
+    """``SHOW CREATE TABLE system.x``, which chDB cannot answer (system tables have no stored
+    metadata there), rebuilt from system.columns and system.tables; None for anything else."""
+    try:
+        words = [t for t in tokens(sql) if t.text != b";"]
+    except SqlError:
+        return None
+    names = [t.name for t in words]
+    upper = [n.upper() for n in names]
+    if upper[:2] != ["SHOW", "CREATE"]:
+        return None
+    rest = names[2:]
+    if rest and rest[0].upper() in ("TABLE", "TEMPORARY"):
+        rest = rest[1:]
+    if len(rest) < 3 or rest[0] != "system" or words[len(names) - len(rest) + 1].text != b".":
+        return None
+    tail = [n.upper() for n in rest[3:]]
+    if tail and tail[0] != "FORMAT":
+        return None
+    table = rest[2]
+    try:
+        statement = _rebuild_create(conn, table)
+        # Parameter values are read in TSV's escaped form.
+        escaped = statement.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
+        result = conn.query("SELECT {s:String} AS statement", fmt, params={"s": escaped})
+    except Exception as exc:  # the caller reports chDB's own error instead
+        log.warning("could not rebuild SHOW CREATE for system.%s: %s", table, exc)
+        return None
+    return Outcome(body=bytes(result.bytes()))
+
+
+def _rebuild_create(conn: Any, table: str) -> str:
+    params = {"t": table}
+    found = conn.query(
+        "SELECT engine, comment FROM system.tables WHERE database = 'system' AND name = {t:String}",
+        "JSONCompactEachRow", params=params,
+    )  # fmt: skip
+    rows = [json.loads(line) for line in bytes(found.bytes()).decode().splitlines()]
+    if not rows:
+        raise LookupError(table)
+    engine, comment = rows[0]
+    cols = conn.query(
+        "SELECT name, type, comment FROM system.columns WHERE database = 'system' "
+        "AND table = {t:String} ORDER BY position",
+        "JSONCompactEachRow", params=params,
+    )  # fmt: skip
+    lines = []
+    for line in bytes(cols.bytes()).decode().splitlines():
+        name, type_, col_comment = json.loads(line)
+        note = f" COMMENT {quote_string(col_comment)}" if col_comment else ""
+        lines.append(f"    `{name}` {type_}{note}")
+    text = f"CREATE TABLE system.{table}\n(\n" + ",\n".join(lines) + f"\n)\nENGINE = {engine}"
+    return text + (f"\nCOMMENT {quote_string(comment)}" if comment else "")

@@ -40,12 +40,15 @@ from pipeline.warehouse.gateway_errors import (
 from pipeline.warehouse.gateway_sql import READ_ONLY_KEYWORDS, SqlError, Token, tokens, unquote
 
 # Table functions that read nothing but their own arguments or the tables the user may read
-# anyway. Everything else is refused: file, url, s3, hdfs, remote, cluster, mysql, postgresql,
-# jdbc, odbc, executable, input, python, dictionary, merge, the lake formats, ...
+# anyway: those a ClickHouse server lets a user with no grants call in readonly mode, less the
+# ones that reach other servers (cluster), read request bodies (input) or other tables by pattern
+# (merge), or show storage internals; plus format(), which only parses its own argument and whose
+# name is also the string function format(). Everything else is refused: file, url, s3, hdfs,
+# remote, mysql, postgresql, jdbc, odbc, executable, python, dictionary, the lake formats, ...
 ALLOWED_TABLE_FUNCTIONS = frozenset(
     {
-        "numbers", "numbers_mt", "zeros", "zeros_mt", "generate_series", "generateseries",
-        "primes", "values", "null", "view", "generaterandom", "format",
+        "numbers", "numbers_mt", "generate_series", "generateseries", "primes", "values",
+        "null", "view", "generaterandom", "format",
     }
 )  # fmt: skip
 # Plain functions that reach outside the database: file() reads any file the gateway can, the
@@ -72,8 +75,7 @@ FORBIDDEN_SETTINGS = frozenset(
         "engine_file_allow_create_multiple_files", "engine_file_empty_if_not_exists",
         "max_http_get_redirects", "allow_get_client_http_header", "url_base", "profile",
         "log_queries", "log_queries_min_type", "log_queries_min_query_duration_ms",
-        "log_queries_probability", "log_queries_cut_to_length", "log_query_threads",
-        "allow_ddl",
+        "log_queries_probability", "log_queries_cut_to_length", "allow_ddl",
     }
 )  # fmt: skip
 FORBIDDEN_PREFIXES = ("ai_function_",)
