@@ -154,6 +154,18 @@ class RequestReader:
             st.output_format = output_format(sql) or st.default_format
         except SqlError:
             st.output_format = st.default_format
+        if (
+            st.output_format.lower() == "native"
+            and params.get("client_protocol_version", "0") != "0"
+        ):
+            # chDB writes Native as for protocol 0 (no block info, DateTime without its zone);
+            # answering a newer protocol with that would be silently wrong. clickhouse-connect
+            # probes with this and goes on with protocol 0.
+            raise ClickHouseError.make(
+                NOT_IMPLEMENTED,
+                "client_protocol_version is not supported by the embedded warehouse: its Native "
+                "output is that of protocol 0",
+            )
         return st
 
     def _statement_from_params(self, request: web.Request, params: dict[str, str]) -> Statement:
