@@ -188,12 +188,12 @@ class Engine:
         else:
             conn = self._connect(read_only=st.read_only or st.sandboxed)
             cleanup.append(lambda: _close(conn))
-            if st.sandboxed:
-                self._apply(conn, self.limits.settings())
         try:
             if st.session_id:
                 cleanup.insert(0, self._enter_session(session, st))
             else:
+                if st.sandboxed:
+                    self._apply(conn, self.limits.settings())
                 if st.database:
                     ex.run(conn, f"USE {ex.ident(st.database)}")
                 self._apply(conn, st.settings)
@@ -324,7 +324,11 @@ class Engine:
                 )
             conn = self._connect(read_only=st.sandboxed)
             if st.sandboxed:
-                self._apply(conn, self.limits.settings())
+                try:
+                    self._apply(conn, self.limits.settings())
+                except BaseException:
+                    _close(conn)
+                    raise
             s = _Session(conn, st.session_timeout)
             s.database = "default"
             self._sessions[key] = s

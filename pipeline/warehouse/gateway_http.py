@@ -18,8 +18,10 @@ import secrets
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -32,6 +34,7 @@ from pipeline.warehouse.gateway_request import MAX_SQL_BYTES, RequestReader
 log = logging.getLogger("pipeline.warehouse.gateway")
 
 WORKER_THREADS = 16
+_T = TypeVar("_T")
 _TRUE = {"1", "true", "True"}
 
 
@@ -104,7 +107,7 @@ class Gateway:
             for spool in spools:
                 spool.unlink(missing_ok=True)
 
-    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
         self.in_flight += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
