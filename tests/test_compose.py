@@ -683,11 +683,15 @@ def test_analyst_limits_match_the_gateway_and_its_settings(users: ET.Element) ->
 
 
 def test_analyst_cannot_change_what_the_gateway_fixes(users: ET.Element) -> None:
-    from pipeline.warehouse.gateway_sandbox import FIXED_SETTINGS, FORBIDDEN_SETTINGS
+    from pipeline.warehouse.gateway_sandbox import (
+        FIXED_SETTINGS,
+        FORBIDDEN_SETTINGS,
+        OVERFLOW_SETTINGS,
+    )
 
     profile = users.find("profiles/analyst")
     assert profile is not None
-    for name, value in FIXED_SETTINGS.items():
+    for name, value in (FIXED_SETTINGS | OVERFLOW_SETTINGS).items():
         if name in GATEWAY_ONLY_SETTINGS:
             continue
         assert _constraint(profile, name).find("const") is not None, name

@@ -141,8 +141,9 @@ class RequestReader:
         st.sql = sql
         if st.sandboxed:
             keyword = check_statement(
-                sql, self.engine.table_functions, self.engine.limits, self.engine.who(st)
-            )
+                sql, self.engine.table_functions, self.engine.limits, self.engine.who(st),
+                self._overflow_fixed(st),
+            )  # fmt: skip
         else:
             try:
                 keyword = first_keyword(sql)
@@ -197,8 +198,12 @@ class RequestReader:
             raise ClickHouseError.make(BAD_ARGUMENTS, "session_timeout must be a number") from None
         if sandboxed:
             for name, value in st.settings.items():
-                check_setting(name, value, self.engine.limits, self.engine.who(st))
+                who = self.engine.who(st)
+                check_setting(name, value, self.engine.limits, who, self._overflow_fixed(st))
         return st
+
+    def _overflow_fixed(self, st: Statement) -> bool:
+        return self.engine.readonly or st.user in READ_ONLY_USERS
 
     def _check(self, st: Statement, keyword: str, sql: bytes) -> None:
         try:

@@ -21,7 +21,10 @@ this with grants (deploy/clickhouse/users.d/buzz-users.xml gives the analyst ``S
 Each connection of a read-only user starts with ``Limits.settings()``: a query returning more
 than ``max_result_rows`` rows fails with ``TOO_MANY_ROWS_OR_BYTES`` (396), one running longer than
 ``max_execution_time`` with ``TIMEOUT_EXCEEDED`` (159), one needing more memory with
-``MEMORY_LIMIT_EXCEEDED`` (241); nothing is cut short silently.
+``MEMORY_LIMIT_EXCEEDED`` (241); nothing is cut short silently. The analyst cannot switch that to
+``'break'`` (which returns whole blocks past the limit, so with a large ``max_block_size`` it
+would lift the row limit); a read-write user who asks for ``readonly`` (the dashboard's Explore
+page, which caps what it shows itself) may.
 """
 
 from __future__ import annotations
@@ -81,11 +84,11 @@ FORBIDDEN_SETTINGS = frozenset(
 FORBIDDEN_PREFIXES = ("ai_function_",)
 # Settings with one allowed value (ClickHouse's ``<const/>`` after setting it in the profile).
 FIXED_SETTINGS = {
-    "result_overflow_mode": "throw",
-    "timeout_overflow_mode": "throw",
     "allow_introspection_functions": "0",
     "allow_experimental_ai_functions": "0",
 }
+# Fixed for the analyst, free for a read-write user who asks for readonly (see above).
+OVERFLOW_SETTINGS = {"result_overflow_mode": "throw", "timeout_overflow_mode": "throw"}
 _TRUE_WORDS = {"1": "1", "true": "1", "0": "0", "false": "0"}
 
 
@@ -108,10 +111,12 @@ class Limits:
     def settings(self) -> dict[str, str]:
         """What every connection of a read-only user starts with."""
         out = {name: str(int(high)) for name, (_, high) in self.bounds().items()}
-        return out | FIXED_SETTINGS
+        return out | OVERFLOW_SETTINGS | FIXED_SETTINGS
 
 
-def check_setting(name: str, value: str | None, limits: Limits, who: str) -> None:
+def check_setting(
+    name: str, value: str | None, limits: Limits, who: str, overflow_fixed: bool = True
+) -> None:
     """Refuse a change of ``name`` to ``value`` outside the constraints.
 
     ``value`` is None when it is not a plain literal (an expression, a parameter, ``DEFAULT``):
@@ -120,8 +125,9 @@ def check_setting(name: str, value: str | None, limits: Limits, who: str) -> Non
     low_name = name.lower()
     if low_name in FORBIDDEN_SETTINGS or low_name.startswith(FORBIDDEN_PREFIXES):
         _violation(who, f"Setting {name} should not be changed")
-    if low_name in FIXED_SETTINGS:
-        wanted = FIXED_SETTINGS[low_name]
+    fixed = FIXED_SETTINGS | (OVERFLOW_SETTINGS if overflow_fixed else {})
+    if low_name in fixed:
+        wanted = fixed[low_name]
         got = None if value is None else _TRUE_WORDS.get(value.lower(), value.lower())
         if got != wanted:
             _violation(who, f"Setting {name} should not be changed")
@@ -137,7 +143,13 @@ def check_setting(name: str, value: str | None, limits: Limits, who: str) -> Non
             _violation(who, f"Setting {name} shouldn't be greater than {high:g}")
 
 
-def check_statement(sql: bytes, table_functions: Iterable[str], limits: Limits, who: str) -> str:
+def check_statement(
+    sql: bytes,
+    table_functions: Iterable[str],
+    limits: Limits,
+    who: str,
+    overflow_fixed: bool = True,
+) -> str:
     """Check one statement of a read-only user; returns its first keyword.
 
     Raises ``ClickHouseError`` (SYNTAX_ERROR, READONLY, ACCESS_DENIED or
@@ -170,13 +182,13 @@ def check_statement(sql: bytes, table_functions: Iterable[str], limits: Limits, 
             _check_call(toks, idx, table_functions, who)
     if keyword == "SET":
         for name, value in _assignments(toks, 1, who, clause="SET"):
-            check_setting(name, value, limits, who)
+            check_setting(name, value, limits, who, overflow_fixed)
     elif keyword == "USE" and not (len(toks) == 2 and toks[1].kind in ("word", "quoted")):
         raise ClickHouseError.make(SYNTAX_ERROR, "USE takes one database name")
     for idx, tok in enumerate(toks):
         if tok.upper == "SETTINGS" and not _names_settings_table(toks, idx):
             for name, value in _assignments(toks, idx + 1, who, clause="SETTINGS"):
-                check_setting(name, value, limits, who)
+                check_setting(name, value, limits, who, overflow_fixed)
     return keyword
 
 

@@ -292,17 +292,6 @@ def output_format(sql: bytes) -> str | None:
     return found
 
 
-def is_multi_statement(sql: bytes) -> bool:
-    """True when something other than comments follows a top-level ``;``."""
-    seen_semicolon = False
-    for tok in tokens(sql):
-        if seen_semicolon and tok.text != b";":
-            return True
-        if tok.depth == 0 and tok.text == b";":
-            seen_semicolon = True
-    return False
-
-
 def uses_local_files(sql: bytes) -> str | None:
     """``INTO OUTFILE`` / ``FROM INFILE`` would touch the gateway's own disk; name the clause."""
     prev = ""
