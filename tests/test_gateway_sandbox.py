@@ -259,6 +259,11 @@ def test_a_half_parsed_multi_statement_runs_nothing_for_any_user(url: str) -> No
     assert http(url, None, query="EXISTS TABLE default.half")[2] == b"0\n"
     status, headers, _ = http(url, b"SELECT 1; SELECT 2")
     assert headers["X-ClickHouse-Exception-Code"] == "62"
+    # Nor can a second statement hide in the head of an INSERT with inline data.
+    sql = b"INSERT INTO default.t (id) ; CREATE TABLE default.hidden (a UInt8) ENGINE = Memory;"
+    status, headers, _ = http(url, sql + b" INSERT INTO default.t FORMAT CSV\n1\n")
+    assert headers["X-ClickHouse-Exception-Code"] == "62"
+    assert http(url, None, query="EXISTS TABLE default.hidden")[2] == b"0\n"
 
 
 # Statements that write or reach the server ------------------------------------------------------

@@ -237,6 +237,8 @@ def split_insert(stream_head: bytes, complete: bool) -> InsertSplit | None:
     settings_at: int | None = None
     try:
         for tok in toks:
+            if tok.depth == 0 and tok.text == b";":
+                return None  # a second statement: read it all, chDB's parser refuses it
             if tok.depth == 0 and tok.kind == "word":
                 word = tok.upper
                 if word == "SETTINGS" and settings_at is None:
