@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def test_clickhouse_connect_integration_suite_passes_against_the_gateway(tmp_pat
         pytest.skip("its environment is missing: run scripts/install-clickhouse-connect-suite.sh")
     child, url = start_warehouse(tmp_path)
     report = tmp_path / "suite.xml"
+    started = time.monotonic()
     try:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("BUZZ_", "PYTEST_"))},
@@ -62,6 +64,8 @@ def test_clickhouse_connect_integration_suite_passes_against_the_gateway(tmp_pat
     assert total > 700, f"only {total} tests ran:\n{proc.stdout[-3000:]}"
     rate = len(passed) / total
     listing = "\n".join(sorted(failed))
+    # Shown with pytest -rP: the figure the docs quote.
+    print(f"{len(passed)} of {total} passed ({rate:.1%}) in {time.monotonic() - started:.0f} s")
     assert rate >= REQUIRED_PASS_RATE, (
         f"{len(passed)} of {total} passed ({rate:.1%}); failing:\n{listing}"
     )
