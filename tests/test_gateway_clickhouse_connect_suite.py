@@ -72,13 +72,20 @@ def test_clickhouse_connect_integration_suite_passes_against_the_gateway(tmp_pat
 
 
 def _results(report: Path) -> tuple[list[str], list[str]]:
-    """Names of the passed and of the failed (or erroring) test cases; skipped ones are neither."""
-    passed, failed = [], []
+    """Names of the passed and of the failed (or erroring) test cases; skipped ones are neither.
+
+    A retried test appears once per run in the report, its final run last: that one counts.
+    """
+    final: dict[str, str] = {}
     for case in ET.parse(report).getroot().iter("testcase"):
         name = f"{case.get('classname')}::{case.get('name')}"
         outcomes = {child.tag for child in case}
         if outcomes & {"failure", "error"}:
-            failed.append(name)
-        elif "skipped" not in outcomes:
-            passed.append(name)
+            final[name] = "failed"
+        elif "skipped" in outcomes:
+            final[name] = "skipped"
+        else:
+            final[name] = "passed"
+    passed = [name for name, outcome in final.items() if outcome == "passed"]
+    failed = [name for name, outcome in final.items() if outcome == "failed"]
     return passed, failed
