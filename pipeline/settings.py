@@ -39,6 +39,17 @@ class Settings(BaseSettings):
     warehouse_host: str = "127.0.0.1"
     warehouse_port: int = Field(8123, ge=1, le=65535)
     data_dir: Path = Field(Path(".buzz"), description="Embedded warehouse data, checkpoints, logs")
+    # Per-query ceilings for read-only users of the embedded warehouse (the analyst); they may
+    # lower them, not raise them. deploy/clickhouse/users.d/buzz-users.xml holds the same values.
+    analyst_max_result_rows: int = Field(
+        1_000_000, ge=1, description="Rows one analyst query may return"
+    )
+    analyst_max_execution_seconds: int = Field(
+        300, ge=1, le=86_400, description="Seconds one analyst query may run"
+    )
+    analyst_max_memory_bytes: int = Field(
+        4_000_000_000, ge=1_000_000, description="Memory one analyst query may use"
+    )
 
     dashboard_host: str = Field(
         "127.0.0.1", description="Dashboard bind address (0.0.0.0 in containers)"
