@@ -274,6 +274,8 @@ def unused_port() -> int:
         "SELECT 1; DROP TABLE buzz.mentions",
         "/* SELECT */ ALTER TABLE buzz.mentions DELETE WHERE 1",
         "SELECT * FROM buzz.mentions INTO OUTFILE 'stolen.csv'",
+        "SELECT $$'$$; INSERT INTO FUNCTION file('/tmp/x.csv') VALUES (1)",
+        "SELECT 'unterminated",
         "",
     ],
 )
@@ -292,6 +294,7 @@ def test_guard_rejects_anything_but_one_read(sql: str) -> None:
             "WITH t AS (SELECT 1 AS x) SELECT x FROM t",
         ),
         ("SHOW TABLES FROM buzz", "SHOW TABLES FROM buzz"),
+        ("SELECT $$;$$ AS semi;", "SELECT $$;$$ AS semi"),
         ("DESCRIBE TABLE buzz.mentions", "DESCRIBE TABLE buzz.mentions"),
     ],
 )
