@@ -1,7 +1,7 @@
 """Roll-over of the embedded broker: drop what it holds once the worker has written all of it.
 
 The embedded broker (Tansu, memory storage) never frees a message: it ignores retention and
-does not implement DeleteRecords. Its memory grows by about 2 KB per message, and every Fetch
+does not implement DeleteRecords. Its memory grows by 1.5 to 2 KB per message, and every Fetch
 lists all the batches a partition holds, so its CPU use grows with them too (docs/operations.md
 has the figures). Everything long-lived is in the warehouse and in the sources' checkpoints, so
 ``buzz up`` empties the broker now and then by restarting it, when nothing would be lost:
@@ -102,7 +102,6 @@ class BrokerRollover:
         self.log_path = log_dir / "rollover.log"
         self.console = console
         self.requested = False
-        self.rollovers = 0
         self._next_check = time.monotonic() + CHECK_EVERY
         self._not_before = 0.0
 
@@ -195,7 +194,6 @@ class BrokerRollover:
         paused = steps.total()
         self._restart(workers, wait=True)
         steps.done("worker restarted")
-        self.rollovers += 1
         written = backlog.held - backlog.for_outside
         self.say(
             f"broker rolled over: {before:,.0f} MB -> {self.broker_mb():,.0f} MB; dropped "
