@@ -141,12 +141,15 @@ class BrokerRollover:
         for child in self._of("source"):
             child.stop()
         self.say("stopping: waiting for the worker to write what the sources sent")
+        t0 = time.monotonic()
         try:
             backlog = self._wait_drained(STOP_DRAIN_TIMEOUT, stopping)
         except (PutOff, OSError, TimeoutError) as exc:
             self.say(f"stopping without waiting for the worker: {exc}")
             return
-        if not backlog.drained:
+        if backlog.drained:
+            self.say(f"stopping: the worker has written everything ({time.monotonic() - t0:.1f} s)")
+        else:
             self.say(f"stopping with {backlog.total:,} messages unwritten: {backlog.describe()}")
 
     # -- the roll-over --------------------------------------------------------------------------

@@ -212,6 +212,7 @@ def test_rollovers_lose_and_double_nothing(tmp_path: Path) -> None:
     text = out.read_text()
     assert text.count("broker rolled over") == 2, text
     assert "already written by the worker" in text
+    assert "stopping: the worker has written everything" in text  # what the demo sent last too
     assert (data / "logs" / "rollover.log").read_text().count("broker rolled over") == 2
 
     sent = _sent_by_demo(data / "logs" / "demo.log")
