@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ROLLOVER_MIN_MB = 64
+
 
 class ConfigError(SystemExit):
     """Bad configuration: stops start-up with one message naming the setting."""
@@ -49,6 +51,11 @@ class Settings(BaseSettings):
     )
     analyst_max_memory_bytes: int = Field(
         4_000_000_000, ge=1_000_000, description="Memory one analyst query may use"
+    )
+    # `buzz up` empties the embedded broker once the worker has written everything it holds,
+    # when it reaches this resident size (pipeline/broker_rollover.py); 0 never does.
+    broker_rollover_mb: int = Field(
+        512, ge=0, le=1_000_000, description="Roll the embedded broker over at this many MB"
     )
 
     dashboard_host: str = Field(
@@ -92,6 +99,16 @@ class Settings(BaseSettings):
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"expected http(s)://[user:password@]host[:port], got {v!r}")
+        return v
+
+    @field_validator("broker_rollover_mb")
+    @classmethod
+    def _check_rollover(cls, v: int) -> int:
+        if 0 < v < ROLLOVER_MIN_MB:
+            raise ValueError(
+                f"0 (never) or at least {ROLLOVER_MIN_MB} MB: a fresh broker already uses "
+                "about 20 MB, so a lower limit would roll it over again and again"
+            )
         return v
 
     @field_validator("log_level")

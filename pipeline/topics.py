@@ -23,6 +23,10 @@ SOURCE_STATUS = "buzz.source_status"
 
 ALL_TOPICS = (MENTIONS, THREADS, SIGNUPS, DEAD_LETTERS, ALERTS, SOURCE_STATUS)
 
+# The consumer group of the stream workers (pipeline.stream): how far it has committed is how far
+# the pipeline has written (the dashboard's lag, the broker roll-over's check).
+STREAM_GROUP = "buzz-stream"
+
 log = logging.getLogger(__name__)
 
 

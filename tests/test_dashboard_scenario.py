@@ -972,7 +972,7 @@ def worker_behind(bootstrap: str) -> None:
         producer.send("buzz.mentions", f"m{i}".encode(), partition=0)
         producer.flush()
     producer.close()
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id="buzz-worker",
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id="buzz-stream",
                              enable_auto_commit=False)  # fmt: skip
     consumer.commit({TopicPartition("buzz.mentions", 0): OffsetAndMetadata(COMMITTED, "", -1)})
     consumer.close()

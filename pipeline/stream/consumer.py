@@ -50,11 +50,11 @@ from pipeline.stream.progress import ProgressTracker
 from pipeline.stream.reader import WarehouseReader
 from pipeline.stream.writer import WarehouseWriter
 from pipeline.tables import STREAM_PARTITIONS
-from pipeline.topics import DEAD_LETTERS
+from pipeline.topics import DEAD_LETTERS, STREAM_GROUP
 
 log = logging.getLogger("pipeline.stream")
 
-GROUP = "buzz-stream"
+GROUP = STREAM_GROUP
 PROGRESS_SECONDS = 1.0
 
 
