@@ -22,9 +22,9 @@ Limits, and what happens past them (real data is odder than any sample):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 import orjson
 from pydantic import (
@@ -191,6 +191,11 @@ class _Event(_Fitted):
         return orjson.dumps(data)
 
 
+def norm_tags(tags: Iterable[str]) -> list[str]:
+    """Hashtags as stored: lower case, without '#', empty ones dropped."""
+    return [t.lstrip("#").lower() for t in tags if t.strip("# ")]
+
+
 class Author(_Fitted):
     """Who wrote a post. Over-long strings are cut (the event names them in ``truncated``)."""
 
@@ -238,11 +243,70 @@ class Mention(_Event):
     @field_validator("hashtags")
     @classmethod
     def _norm_tags(cls, v: list[str]) -> list[str]:
-        return [t.lstrip("#").lower() for t in v if t.strip("# ")]
+        return norm_tags(v)
 
     def key(self) -> bytes:
         # A cascade (post plus its reshares) aggregates together.
         return (self.reshare_of or self.event_id).encode()
+
+
+class AuthorLike(Protocol):
+    """What the scorers read of an author (a pydantic ``Author`` or the worker's fast record)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def handle(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def audience(self) -> int: ...
+
+
+class EngagementLike(Protocol):
+    @property
+    def likes(self) -> int: ...
+    @property
+    def reshares(self) -> int: ...
+    @property
+    def replies(self) -> int: ...
+    @property
+    def quotes(self) -> int: ...
+
+
+@runtime_checkable
+class MentionLike(Protocol):
+    """What the processors and scorers read of a mention: a pydantic ``Mention`` (sources, the
+    warehouse) or the worker's fast record (``pipeline.wire``), with the same fields."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def platform(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def ingested_at(self) -> datetime: ...
+    @property
+    def author(self) -> AuthorLike: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def lang(self) -> str: ...
+    @property
+    def engagement(self) -> EngagementLike: ...
+    @property
+    def reshare_of(self) -> str | None: ...
+    @property
+    def reply_to(self) -> str | None: ...
+    @property
+    def links(self) -> list[str]: ...
+    @property
+    def hashtags(self) -> list[str]: ...
+    @property
+    def truncated(self) -> list[str]: ...
 
 
 class ThreadPost(_Event):

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 
 from pipeline.campaign import Campaign
 from pipeline.events import Signup
-from pipeline.processors.common import decode_batch, failed
+from pipeline.processors.common import decode_batch, failed, reader_of
 from pipeline.processors.raw import RawMessage
 from pipeline.scoring.signups import Target, attribute_signup
 from pipeline.scoring.validator_reach import validator_key
@@ -143,7 +143,7 @@ class SignupProcessor:
 
     async def process(self, messages: Sequence[RawMessage]) -> Output:
         out = Output()
-        events = decode_batch(messages, Signup, out)
+        events = decode_batch(messages, out, reader_of(Signup))
         unknown = {v for v in utm_values(s for s, _ in events) if v.lower() not in self.registry}
         registry = {**(await self.lookup.find(unknown)), **self.registry} if unknown else None
         for s, msg in events:

@@ -25,7 +25,7 @@ import orjson
 
 from pipeline.campaign import Campaign
 from pipeline.events import Author, ThreadPost
-from pipeline.processors.common import decode_batch, failed
+from pipeline.processors.common import decode_batch, failed, reader_of
 from pipeline.processors.raw import RawMessage
 from pipeline.scoring.alerts import Alert, golden_thread_alert, unanswered_question_alert
 from pipeline.scoring.conversation import (
@@ -265,7 +265,7 @@ class ThreadProcessor:
 
     async def process(self, messages: Sequence[RawMessage], now: datetime | None = None) -> Output:
         out = Output()
-        events = decode_batch(messages, ThreadPost, out)
+        events = decode_batch(messages, out, reader_of(ThreadPost))
         by_thread: dict[str, list[tuple[ThreadPost, RawMessage]]] = defaultdict(list)
         for p, msg in events:
             out.add(THREAD_POSTS, thread_post_row(p), msg)

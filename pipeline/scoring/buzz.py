@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.campaign import Campaign, Thresholds
-from pipeline.events import Mention
+from pipeline.events import MentionLike
 from pipeline.scoring.baseline import (
     BaselineState,
     Expectation,
@@ -28,7 +28,7 @@ ENGAGEMENT_WEIGHTS = {"likes": 1.0, "replies": 2.0, "reshares": 2.0, "quotes": 2
 class ScoredMention:
     """A mention with the subjects it talks about and its tone, scored once."""
 
-    mention: Mention
+    mention: MentionLike
     subjects: tuple[str, ...]
     sentiment: float
 
@@ -37,7 +37,7 @@ class ScoredMention:
         return floor_minute(self.mention.occurred_at)
 
 
-def engagement_weight(m: Mention) -> float:
+def engagement_weight(m: MentionLike) -> float:
     """1 + log10(1 + weighted engagement): every mention counts once, a viral one a few times.
 
     The log keeps one post with 50,000 likes from outweighing a hundred people talking.
@@ -47,7 +47,7 @@ def engagement_weight(m: Mention) -> float:
     return 1.0 + math.log10(1.0 + raw)
 
 
-def audience_weight(m: Mention) -> float:
+def audience_weight(m: MentionLike) -> float:
     """1 + log10(1 + followers): each tenfold larger audience adds one.
 
     Follower counts are heavy-tailed and only loosely tied to who actually sees a post, and they
