@@ -109,8 +109,8 @@ class WireMention(msgspec.Struct, frozen=True):
 _DECODER = msgspec.json.Decoder(_Wire)
 
 
-def _edges_are_plain(*values: str | None) -> bool:
-    return all(v is None or not (v[:1].isspace() or v[-1:].isspace()) for v in values)
+def _edges_are_plain(values: tuple[str | None, ...]) -> bool:
+    return all(not (v and (v[0].isspace() or v[-1].isspace())) for v in values)
 
 
 def _time(text: str, latest: datetime) -> datetime | None:
@@ -134,8 +134,8 @@ def decode_mention(raw: bytes | None) -> MentionLike:
         except (msgspec.DecodeError, msgspec.ValidationError):
             w = None
         if w is not None and _edges_are_plain(
-            w.event_id, w.platform, w.text, w.url, w.lang, w.reshare_of, w.reply_to, *w.links,
-            *w.hashtags, *w.truncated,
+            (w.event_id, w.platform, w.text, w.url, w.lang, w.reshare_of, w.reply_to, *w.links,
+             *w.hashtags, *w.truncated)
         ):  # fmt: skip
             latest = utcnow() + FUTURE_SKEW
             occurred = _time(w.occurred_at, latest)

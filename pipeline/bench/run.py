@@ -68,14 +68,14 @@ def pure_rate(n: int, batch: int = 5000) -> float:
     """Mentions per second through decode, validation, scoring and rows, on this process."""
     from pipeline.campaign import load_campaign
     from pipeline.processors.mentions import MentionScoring, process_mentions
-    from pipeline.processors.raw import RawMessage
+    from pipeline.processors.raw import Message
     from pipeline.scoring.subjects import compile_subjects
     from pipeline.scoring.validator_reach import index_validators
 
     campaign = load_campaign()
     scoring = MentionScoring(compile_subjects(campaign.subjects), index_validators(campaign))
     values = [synthetic_mention(i, "pure") for i in range(n)]
-    msgs = [RawMessage(MENTIONS, i % PARTITIONS, i, v) for i, v in enumerate(values)]
+    msgs = [Message(MENTIONS, i % PARTITIONS, i, v) for i, v in enumerate(values)]
     process_mentions(msgs[:batch], scoring)  # warm-up: the scorers build their tables once
     t0 = time.process_time()
     for start in range(0, n, batch):
