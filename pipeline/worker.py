@@ -21,9 +21,9 @@ from aiokafka import TopicPartition
 from mode import Service
 
 from pipeline.campaign import load_campaign
+from pipeline.delivery.routes import resolve_secrets
 from pipeline.jobs.attribution import LateAttribution
 from pipeline.jobs.base import JobContext
-from pipeline.delivery.routes import resolve_secrets
 from pipeline.jobs.cascades import CascadeTracker
 from pipeline.jobs.delivery import delivery_jobs
 from pipeline.jobs.lag import LagCorrelator

@@ -204,6 +204,17 @@ class Ledger:
                 )
         return won
 
+    async def planned(self, alert_ids: Sequence[str]) -> set[str]:
+        """Those of ``alert_ids`` this route has a record of (at any time)."""
+        if not alert_ids:
+            return set()
+        rows = await self.reader.aquery(
+            "SELECT DISTINCT alert_id FROM buzz.alert_deliveries"
+            " WHERE route = %(route)s AND alert_id IN %(ids)s",
+            {"route": self.route, "ids": tuple(alert_ids)},
+        )
+        return {str(r[0]) for r in rows}
+
     async def load(self, now: datetime) -> Loaded:
         """The route's deliveries of the last week: what is still to send, what was cut off."""
         since = utc_literal(now - REMEMBER)

@@ -3,10 +3,12 @@
 Each pass of a route's job:
 
 1. **plans**: alerts raised since its cursor (``buzz.alerts.created_at``, saved in
-   ``buzz.stream_progress`` as ``deliver:<route>``) that the route's filters take are recorded as
-   ``queued``: urgent ones to go out at once (mode ``now``), opportunities (and urgent alerts held
-   by quiet hours) for the digest. A route that has never run starts from the moment it first
-   runs: adding a route does not send the campaign's history.
+   ``buzz.stream_progress`` as ``deliver:<route>``, and when it first ran as
+   ``deliver-start:<route>``) that the route's filters take are recorded as ``queued``: urgent
+   ones to go out at once (mode ``now``), opportunities (and urgent alerts held by quiet hours)
+   for the digest. A route that has never run starts from the moment it first runs: adding a
+   route does not send the campaign's history. An alert id the route has a record of is never
+   planned again (a replay, or the same alert written again).
 2. **sends urgent alerts**, oldest first, each recorded ``sending`` before it goes out and
    ``sent``, ``failed`` or ``unknown`` after (``pipeline.delivery.ledger``: at most once).
 3. **sends the digest** when one is due: at the first pass of each ``digest_minutes`` slot of
@@ -92,11 +94,12 @@ class RouteDelivery:
     ) -> None:
         self.ctx, self.route, self.channel, self.policy = ctx, route, channel, policy
         self.name = f"deliver:{route.name}"
+        self.start_job = f"deliver-start:{route.name}"  # when the route first ran
         self.dashboard = dashboard
         self.names = {s.id: s.name for s in ctx.campaign.subjects}
         self.timezone = route.quiet_hours.timezone if route.quiet_hours else "UTC"
         self.ledger = Ledger(ctx.reader, ctx.writer, route.name, channel.kind, worker_name())
-        self.cursor = datetime(1970, 1, 1, tzinfo=UTC)
+        self.cursor = self.start = datetime(1970, 1, 1, tzinfo=UTC)
         self.known: dict[str, datetime] = {}
         self.pending: list[Delivery] = []
         self.last_digest: datetime | None = None
@@ -105,13 +108,16 @@ class RouteDelivery:
     # ---- state -------------------------------------------------------------------------
     async def load(self) -> None:
         now = datetime.now(UTC)
-        rows = await self.ctx.reader.aquery(CURSOR_SQL, {"job": self.name})
-        saved = rows[0][0] if rows and rows[0][0] is not None else None
-        if saved is not None and as_utc(saved).year > 1970:
-            self.cursor = as_utc(saved)
-        else:  # a new route starts now, by the warehouse's clock (alerts' created_at is its)
-            self.cursor = as_utc((await self.ctx.reader.aquery("SELECT now64(3)"))[0][0])
-            await self._save_cursor()
+        cursor, start = await self._saved(self.name), await self._saved(self.start_job)
+        if cursor is None or start is None:
+            # A new route starts now, by the warehouse's clock (alerts' created_at is its), and
+            # takes nothing raised before, not even what the look-behind would see again.
+            start = as_utc((await self.ctx.reader.aquery("SELECT now64(3)"))[0][0])
+            row = [StreamProgressRow(self.start_job, start)]
+            await self.ctx.writer.ainsert(STREAM_PROGRESS, row, content_token("deliver", row))
+            cursor = start
+        self.start, self.cursor = start, cursor
+        await self._save_cursor()
         state = await self.ledger.load(now)
         self.known, self.pending = state.known, state.pending
         self.last_digest, self.paused_until = state.last_digest, None
@@ -127,6 +133,11 @@ class RouteDelivery:
                 self.name,
                 len(state.in_flight),
             )
+
+    async def _saved(self, job: str) -> datetime | None:
+        rows = await self.ctx.reader.aquery(CURSOR_SQL, {"job": job})
+        saved = rows[0][0] if rows and rows[0][0] is not None else None
+        return as_utc(saved) if saved is not None and as_utc(saved).year > 1970 else None
 
     async def _save_cursor(self) -> None:
         row = [StreamProgressRow(self.name, self.cursor)]
@@ -154,17 +165,20 @@ class RouteDelivery:
         return "now"
 
     async def _plan(self, now: datetime) -> None:
-        rows = await self.ctx.reader.aquery(
-            NEW_ALERTS_SQL, {"since": utc_literal(self.cursor - LOOKBACK)}
-        )
-        planned: list[Delivery] = []
+        since = max(self.cursor - LOOKBACK, self.start)
+        rows = await self.ctx.reader.aquery(NEW_ALERTS_SQL, {"since": utc_literal(since)})
+        wanted: dict[str, Delivery] = {}
         for values in rows:
             a = stored_alert(values)
             if a.alert_id in self.known:
                 continue
             self.known[a.alert_id] = a.created_at
             if self.route.wants(a.kind, a.severity, a.subject):
-                planned.append(Delivery(a, self._mode(a.kind, a.severity, now), now))
+                wanted[a.alert_id] = Delivery(a, self._mode(a.kind, a.severity, now), now)
+        # An alert written again later (a replay, an update of the same alert) is not new: the
+        # record, not memory, says whether this route ever had it.
+        seen = await self.ledger.planned(list(wanted))
+        planned = [d for i, d in wanted.items() if i not in seen]
         await self.ledger.record(planned, "queued")  # before the cursor moves past them
         self.pending += planned
         newest = max((as_utc(v[8]) for v in rows), default=self.cursor)
