@@ -40,10 +40,10 @@ ALERT_COLUMNS = (
 
 STATE_SQL = """
 SELECT alert_id,
-       argMax(toString(status), recorded_at) AS status,
-       argMax(toString(mode), recorded_at) AS mode,
+       argMax(toString(status), (recorded_at, at)) AS status,
+       argMax(toString(mode), (recorded_at, at)) AS mode,
        max(attempt) AS attempts,
-       argMax(tuple(next_attempt_at), recorded_at).1 AS next_at,
+       argMax(tuple(next_attempt_at), (recorded_at, at)).1 AS next_at,
        min(at) AS queued_at
 FROM buzz.alert_deliveries
 WHERE route = %(route)s AND at >= toDateTime64(%(since)s, 3, 'UTC')

@@ -43,14 +43,14 @@ CREATE VIEW IF NOT EXISTS buzz.alert_delivery_status
 )
 AS SELECT
     alert_id, route,
-    argMax(toString(channel), recorded_at) AS channel,
-    argMax(toString(kind), recorded_at) AS kind,
-    argMax(toString(severity), recorded_at) AS severity,
-    argMax(toString(mode), recorded_at) AS mode,
-    argMax(toString(status), recorded_at) AS status,
+    argMax(toString(channel), (recorded_at, at)) AS channel,
+    argMax(toString(kind), (recorded_at, at)) AS kind,
+    argMax(toString(severity), (recorded_at, at)) AS severity,
+    argMax(toString(mode), (recorded_at, at)) AS mode,
+    argMax(toString(status), (recorded_at, at)) AS status,
     max(attempt) AS attempts,
-    argMax(error, recorded_at) AS error,
-    argMax(tuple(next_attempt_at), recorded_at).1 AS next_attempt_at,
+    argMax(error, (recorded_at, at)) AS error,
+    argMax(tuple(next_attempt_at), (recorded_at, at)).1 AS next_attempt_at,
     min(at) AS queued_at,
     max(at) AS updated_at
 FROM buzz.alert_deliveries
