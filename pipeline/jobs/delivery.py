@@ -66,7 +66,7 @@ CURSOR_SQL = "SELECT argMax(through, updated_at) FROM buzz.stream_progress WHERE
 class RetryPolicy:
     initial: float = 5.0
     maximum: float = 600.0
-    max_attempts: int = 20  # about 2 h 20 min of a receiver being down
+    max_attempts: int = 20  # about 2 h 10 min of a receiver being down
 
 
 def delivery_id(route: str, alert_id: str) -> str:
