@@ -223,3 +223,15 @@ def test_a_wrong_password_fails_without_retry_or_showing_it(smtp: SmtpReceiver) 
 def test_no_smtp_server_is_retried() -> None:
     f = failure(EmailChannel(email_route(free_port()), SecretStr("pa55-w0rd")), one())
     assert (f.retry, f.maybe_sent) == (True, False)
+
+
+def test_a_long_digest_lists_twenty_and_counts_the_rest_but_the_webhook_gets_all() -> None:
+    alerts = [stored(validator_post(f"many-{i}")) for i in range(25)]
+    message = Message(alerts, True, "press", DASH, NAMES)
+    text = message.text()
+    assert text.count(f"{DASH}/alerts?alert=") == 20
+    assert f"... and 5 more: {DASH}/alerts?state=open" in text
+    _, blocks = message.slack()
+    assert len(blocks) == 2 + 20 + 1 and "5 more" in blocks[-1]["text"]["text"]
+    assert len(message.payload()["data"]["alerts"]) == 25
+    assert message.subject_line() == "Campaign buzz digest: 25 alerts (25 new validator)"
