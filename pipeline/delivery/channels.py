@@ -127,7 +127,7 @@ class SlackChannel:
         text, blocks = message.slack()
         client = AsyncWebhookClient(
             self._url.get_secret_value(),
-            timeout=int(SEND_TIMEOUT),
+            timeout=max(1, round(SEND_TIMEOUT)),
             logger=_slack_log,
             retry_handlers=[],
         )

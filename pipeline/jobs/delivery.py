@@ -53,7 +53,7 @@ log = logging.getLogger("pipeline.jobs.delivery")
 # Alerts become visible in the warehouse in roughly, not exactly, created_at order: each pass
 # looks this far behind its cursor again (ids already planned are skipped).
 LOOKBACK = timedelta(seconds=60)
-SENDS_PER_PASS = 20  # keeps a pass short, so a hand-over never cuts one off mid-send
+SENDS_PER_PASS = 5  # keeps a pass short, so a hand-over rarely cuts one off mid-send
 
 NEW_ALERTS_SQL = (
     f"SELECT {ALERT_COLUMNS} FROM buzz.alerts"
