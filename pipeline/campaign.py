@@ -1,4 +1,4 @@
-"""The campaign file: what is campaign-specific (subjects, rivals, validators, thresholds).
+"""The campaign file: what is campaign-specific (subjects, rivals, validators, thresholds, routes).
 
 YAML, validated once at start-up. Without ``BUZZ_CAMPAIGN_FILE`` the built-in demo campaign
 (``pipeline/campaigns/demo.yaml``) is used, which is what the simulator talks about.
@@ -10,8 +10,9 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipeline.delivery.routes import Route, check_route_names
 from pipeline.settings import ConfigError
 
 
@@ -50,6 +51,14 @@ class Campaign(BaseModel):
     subjects: list[Subject] = Field(min_length=1)
     validators: list[Validator] = []
     thresholds: Thresholds = Thresholds()
+    # Where alerts are delivered (docs/alerts.md); none: they are only stored and shown.
+    routes: list[Route] = []
+
+    @field_validator("routes")
+    @classmethod
+    def _unique_routes(cls, v: list[Route]) -> list[Route]:
+        check_route_names(v)
+        return v
 
     @property
     def candidate(self) -> Subject:

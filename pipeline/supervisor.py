@@ -166,9 +166,11 @@ class Supervisor:
 
     def start(self, demo: bool, rate: float, workers: int = 1) -> str:
         from pipeline.campaign import load_campaign
+        from pipeline.delivery.routes import resolve_secrets
 
         s = self.settings
-        load_campaign(s.campaign_file)  # a bad campaign file stops start-up here, named
+        # A bad campaign file, or a route's secret not set, stops start-up here, named.
+        resolve_secrets(load_campaign(s.campaign_file).routes, s)
         if not 1 <= workers <= s.topic_partitions:
             raise ConfigError(
                 f"--workers: {workers} workers for {s.topic_partitions} partitions "

@@ -291,6 +291,23 @@ class AlertRow(NamedTuple):
     example_urls: list[str]
 
 
+class AlertDeliveryRow(NamedTuple):
+    alert_id: str
+    route: str
+    channel: str
+    kind: str
+    severity: str
+    mode: str
+    status: str
+    attempt: int
+    digest_id: str
+    error: str
+    next_attempt_at: datetime | None
+    alert_created_at: datetime
+    worker: str
+    at: datetime
+
+
 MENTIONS = Table("buzz.mentions", MentionRow)
 THREAD_POSTS = Table("buzz.thread_posts", ThreadPostRow)
 SIGNUPS = Table("buzz.signups", SignupRow)
@@ -309,9 +326,11 @@ THREAD_POST_SCORES = Table("buzz.thread_post_scores", ThreadPostScoreRow)
 SIGNUP_ATTRIBUTION = Table("buzz.signup_attribution", AttributionRow)
 BUZZ_SIGNUP_LAG = Table("buzz.buzz_signup_lag", LagRow)
 ALERTS = Table("buzz.alerts", AlertRow)
+ALERT_DELIVERIES = Table("buzz.alert_deliveries", AlertDeliveryRow)
 
 ALL: tuple[Table[Any], ...] = (
     MENTIONS, THREAD_POSTS, SIGNUPS, DEAD_LETTERS, SOURCE_STATUS, MENTION_SCORES, BUZZ_MINUTES,
     SIGNUP_MINUTES, BASELINE_STATE, STREAM_PROGRESS, STREAM_PARTITIONS, VALIDATORS,
     VALIDATOR_REACH, THREAD_SCORES, THREAD_POST_SCORES, SIGNUP_ATTRIBUTION, BUZZ_SIGNUP_LAG, ALERTS,
+    ALERT_DELIVERIES,
 )  # fmt: skip

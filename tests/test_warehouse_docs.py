@@ -89,6 +89,22 @@ def fill_scenario(c: Client) -> dt.date:
         "example_urls": ["https://x.example/p/1", "https://x.example/p/2"],
     }])  # fmt: skip
 
+    # Its delivery: sent to Slack on the second attempt, cut off mid-send on the SMS relay.
+    def step(route: str, status: str, attempt: int, minute: int, error: str = "") -> dict[str, Any]:
+        return {"alert_id": "alert:attack:0001", "route": route, "channel": "webhook",
+                "kind": "attack", "severity": "critical", "mode": "now", "status": status,
+                "attempt": attempt, "digest_id": "", "error": error, "next_attempt_at": None,
+                "alert_created_at": at(y, 14, 2), "worker": "w:1",
+                "at": at(y, 14, minute)}  # fmt: skip
+
+    insert(c, "alert_deliveries", [
+        step("press-slack", "queued", 0, 2), step("press-slack", "sending", 1, 3),
+        step("press-slack", "failed", 1, 4, "HTTP 503: maintenance"),
+        step("press-slack", "sending", 2, 5), step("press-slack", "sent", 2, 6),
+        step("sms-relay", "queued", 0, 2), step("sms-relay", "sending", 1, 3),
+        step("sms-relay", "unknown", 1, 7, "the worker stopped after sending began"),
+    ])  # fmt: skip
+
     # The posts of the spike and their scores.
     posts = [
         ("x:1", "@troll1", 90_000, 900, 400, ["scandal", "leaked"], -0.8, None),
@@ -333,6 +349,10 @@ EXPECTED: dict[str, Check] = {
         got, [(today - dt.timedelta(days=1), "x", 5), (today - dt.timedelta(days=1), "mastodon", 1)]
     ),
     "mentions_latest": exactly((7, 6)),
+    "alert_deliveries": exactly(
+        ("attack", "press-slack", "sent", 2, ""),
+        ("attack", "sms-relay", "unknown", 1, "the worker stopped after sending began"),
+    ),
     "subject_platform": exactly((CAND, "x", 5), (RIVAL, "mastodon", 1)),
 }
 

@@ -39,10 +39,12 @@ def alert_feed(
     subjects: Sequence[str] | None,
     handled: bool | None,
     limit: int = 100,
+    alert_id: str | None = None,
 ) -> pd.DataFrame:
     """Matching alerts, newest first, with the latest action's actor and time.
 
-    ``subjects=None`` means every subject and channel; ``handled=None`` both states.
+    ``subjects=None`` means every subject and channel; ``handled=None`` both states;
+    ``alert_id`` keeps that one alert only (the link in a delivered alert message).
     """
     df = client.query_df(
         """
@@ -59,6 +61,7 @@ def alert_feed(
         WHERE a.kind IN {kinds:Array(String)}
           AND ({all_subjects:Bool} OR a.subject IN {subjects:Array(String)})
           AND ({any_state:Bool} OR a.handled = {handled:UInt8})
+          AND ({any_id:Bool} OR a.alert_id = {alert_id:String})
         ORDER BY a.at DESC, a.created_at DESC, a.alert_id
         LIMIT {limit:UInt32}
         """,
@@ -69,6 +72,8 @@ def alert_feed(
             "any_state": handled is None,
             "handled": int(bool(handled)),
             "limit": limit,
+            "any_id": alert_id is None,
+            "alert_id": alert_id or "",
         },
         settings={"join_use_nulls": 1},
     )

@@ -17,6 +17,7 @@ from pipeline.campaign import Campaign
 
 STATES = {"open": "Open", "handled": "Handled", "all": "All"}
 KIND_PARAM, STATE_PARAM = "kind", "state"
+ALERT_PARAM = "alert"  # one alert: the link in a delivered alert message
 NOTICE = "alerts_notice"
 
 
@@ -115,12 +116,34 @@ def alert_card(row: pd.Series, url: str, names: dict[str, str]) -> None:
                     st.markdown("**Posts:** " + " · ".join(links))
 
 
+def show_all() -> None:
+    del st.query_params[ALERT_PARAM]
+
+
+def one_alert(url: str, alert_id: str, camp: Campaign) -> None:
+    """The alert a delivered message links to, whatever the filters say."""
+    try:
+        feed = q.load_alerts(url, KINDS, None, None, alert_id)
+    except WarehouseUnavailable as exc:
+        ui.show_unavailable(exc)
+    if feed.empty:
+        st.warning("That alert is not in the warehouse.", icon=":material/search_off:")
+    names = ui.subject_names(camp)
+    for _, row in feed.iterrows():
+        alert_card(row, url, names)
+    st.button("Show all alerts", on_click=show_all, key="alerts_show_all")
+
+
 def live(
     url: str, kinds: tuple[str, ...], subjects: tuple[str, ...] | None, state: str, camp: Campaign
 ) -> None:
     notice = st.session_state.pop(NOTICE, None)
     if notice:
         (st.success if notice[0] == "ok" else st.error)(notice[1])
+    alert_id = st.query_params.get(ALERT_PARAM)
+    if alert_id:
+        one_alert(url, alert_id, camp)
+        return
     handled = {"open": False, "handled": True, "all": None}[state]
     try:
         feed = q.load_alerts(url, kinds, subjects, handled)
