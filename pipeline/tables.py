@@ -195,6 +195,7 @@ class StreamPartitionRow(NamedTuple):
     next_offset: int
     event_time_watermark: datetime
     caught_up_at: datetime
+    behind: int
     worker: str
 
 

@@ -1,8 +1,8 @@
 """The minute-closing job against a real warehouse: the aggregation production runs, exactly once.
 
 Pins: a closed minute's figures are the aggregate of ``buzz.mention_scores`` with each event
-once (a row written twice counts once), only minutes every partition is past are closed, and a
-second pass closes nothing again.
+once (a row written twice counts once), only minutes every partition is past and no row was
+written to lately are closed, and a second pass closes nothing again.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def test_closed_minutes_are_the_aggregate_with_each_event_once(own_warehouse: st
     writer.insert(MENTION_SCORES, rows[:2], "jw-2")  # the same events again (a replay)
     caught_up = NOW + timedelta(seconds=30)
     progress = [
-        StreamPartitionRow(t, p, 10, NEVER, caught_up, "test")
+        StreamPartitionRow(t, p, 10, NEVER, caught_up, 0, "test")
         for t in ("buzz.mentions", "buzz.signups")
         for p in range(2)
     ]
@@ -69,7 +69,9 @@ def test_closed_minutes_are_the_aggregate_with_each_event_once(own_warehouse: st
         AlertPublisher(writer, reader, send),
         lambda: {"buzz.mentions": 2, "buzz.signups": 2},
     )  # fmt: skip
-    closer = MinuteCloser(ctx)
+    # Rows written within the settle time may belong to a minute still filling up: none closes.
+    assert asyncio.run(MinuteCloser(ctx, settle=timedelta(minutes=5)).run_once()) is None
+    closer = MinuteCloser(ctx, settle=timedelta(0))
     closed = asyncio.run(closer.run_once())
     assert closed is not None
     got = {r.minute: r for r in closed.buzz_rows if r.subject == "kim"}
@@ -79,5 +81,7 @@ def test_closed_minutes_are_the_aggregate_with_each_event_once(own_warehouse: st
     assert first.sentiment_mean == pytest.approx(-0.1) and first.negative_share == 0.5
     assert got[T0 + timedelta(minutes=1)].mentions == 1
     assert NOW not in got  # the watermark (caught up at NOW + 30 s, less 60 s) is before its end
-    assert closer.through == NOW - timedelta(minutes=2)  # 12:00:30 -> 11:59 is the last over
+    # Closed through the last minute with rows before the watermark (quiet ones close as zeros
+    # with the next minute that has rows).
+    assert closer.through == T0 + timedelta(minutes=1)
     assert asyncio.run(closer.run_once()) is None  # nothing new to close

@@ -98,11 +98,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
 
 
 def backfill() -> list[Mention]:
-    """45 minutes of talk about the candidate: 20 a minute, then 200 in the burst minute."""
+    """45 minutes of talk about the candidate: 200 a minute, then 2,000 in the burst minute."""
     out = []
     for k in range(45):
         minute = START + timedelta(minutes=k)
-        n = 200 if minute == BURST else 20
+        n = 2000 if minute == BURST else 200
         for i in range(n):
             out.append(
                 Mention(

@@ -48,7 +48,7 @@ from pipeline.scoring.buzz import (
     share_of_voice,
 )
 from pipeline.scoring.explain import explain_spike
-from pipeline.stream.progress import closable_through, stream_watermark
+from pipeline.stream.progress import Report, closable_through, stream_watermark
 from pipeline.stream.reader import ReadFailed, as_utc, utc_literal
 from pipeline.tables import (
     BASELINE_STATE,
@@ -71,23 +71,47 @@ EXPLAIN_MAX_POSTS = 5000
 SIGNUP_PREFIX = "signup:"
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 
+SETTLE = timedelta(seconds=3)  # a minute written to this recently may still be filling up
 PROGRESS_SQL = (
-    "SELECT topic, partition, event_time_watermark, caught_up_at FROM buzz.stream_partitions FINAL"
+    "SELECT topic, partition, event_time_watermark, caught_up_at, behind, updated_at"
+    " FROM buzz.stream_partitions FINAL"
 )
+# Per (series, minute): the figures, and how long ago a row of it was last written (ms).
 BUZZ_AGG_SQL = """
 SELECT subject, minute, count(), uniqExact(author_id), sum(engagement_weight),
-       sum(audience_weight), avg(sentiment), avg(negative)
+       sum(audience_weight), avg(sentiment), avg(negative),
+       dateDiff('millisecond', max(scored_at), now64(3))
 FROM buzz.mention_scores FINAL
 WHERE minute > toDateTime(%(after)s, 'UTC') AND minute <= toDateTime(%(until)s, 'UTC')
 GROUP BY subject, minute
 """
 SIGNUP_AGG_SQL = """
-SELECT channel, toStartOfMinute(occurred_at) AS m, count()
+SELECT channel, toStartOfMinute(occurred_at) AS m, count(),
+       dateDiff('millisecond', max(sunk_at), now64(3))
 FROM buzz.signups FINAL
 WHERE occurred_at >= toDateTime64(%(after_start)s, 3, 'UTC')
   AND occurred_at < toDateTime64(%(until_end)s, 3, 'UTC')
 GROUP BY channel, m
 """
+
+
+def settled_through(ages: Sequence[tuple[datetime, float]], settle: timedelta) -> datetime | None:
+    """The last minute to close now, among minutes that have rows: in time order, up to (not
+    including) the first one still being written to (a row of it is younger than ``settle``).
+
+    ``ages`` holds (minute, seconds since a row of it was last written) for every series. Only
+    minutes with rows are ever closed, so a backfill that arrives after a quiet spell still
+    finds its minutes open; quiet minutes in between are learned as zeros when the next one is.
+    """
+    youngest: dict[datetime, float] = {}
+    for minute, age in ages:
+        youngest[minute] = min(age, youngest.get(minute, age))
+    through = None
+    for minute in sorted(youngest):
+        if youngest[minute] < settle.total_seconds():
+            break
+        through = minute
+    return through
 
 
 @dataclass
@@ -188,8 +212,9 @@ class MinuteCloser:
     name = "close_minutes"
     every = 1.0
 
-    def __init__(self, ctx: JobContext) -> None:
+    def __init__(self, ctx: JobContext, settle: timedelta = SETTLE) -> None:
         self.ctx = ctx
+        self.settle = settle
         self.state: BaselineState | None = None
         self.through: datetime | None = None
 
@@ -210,11 +235,13 @@ class MinuteCloser:
 
     async def closable(self) -> datetime | None:
         """The last minute every partition of mentions and signups is past (None: none yet)."""
-        reports = await self.ctx.reader.aquery(PROGRESS_SQL)
+        rows = await self.ctx.reader.aquery(PROGRESS_SQL)
         parts = self.ctx.partitions()
         expected = {t: parts.get(t, 0) for t in (MENTIONS_TOPIC, SIGNUPS_TOPIC)}
-        marks = [(t, int(p), as_utc(w), as_utc(c)) for t, p, w, c in reports]
-        return closable_through(stream_watermark(marks, expected))
+        reports = [
+            Report(t, int(p), as_utc(w), as_utc(c), int(b), as_utc(u)) for t, p, w, c, b, u in rows
+        ]
+        return closable_through(stream_watermark(reports, expected, datetime.now(UTC)))
 
     async def run_once(self) -> ClosedMinutes | None:
         if self.state is None:
@@ -232,20 +259,19 @@ class MinuteCloser:
         }
         buzz_aggs = await self.ctx.reader.aquery(BUZZ_AGG_SQL, params)
         signup_aggs = await self.ctx.reader.aquery(SIGNUP_AGG_SQL, params)
+        ages = [(as_utc(r[1]), r[-1] / 1000) for r in (*buzz_aggs, *signup_aggs)]
+        last = settled_through(ages, self.settle)
+        if last is None:
+            return None  # nothing to close, or the first minute is still being written
         buzz = [
             MinuteBuzz(
-                r[0],
-                as_utc(r[1]),
-                int(r[2]),
-                int(r[3]),
-                float(r[4]),
-                float(r[5]),
-                float(r[6]),
-                float(r[7]),
+                r[0], as_utc(r[1]), int(r[2]), int(r[3]), float(r[4]), float(r[5]),
+                float(r[6]), float(r[7]),
             )
             for r in buzz_aggs
-        ]
-        signups = [(r[0], as_utc(r[1]), int(r[2])) for r in signup_aggs]
+            if as_utc(r[1]) <= last
+        ]  # fmt: skip
+        signups = [(r[0], as_utc(r[1]), int(r[2])) for r in signup_aggs if as_utc(r[1]) <= last]
         closed = close_minutes(buzz, signups, self.state, self.ctx.campaign)
         alerts: list[Alert] = []
         names = {sub.id: sub.name for sub in self.ctx.campaign.subjects}
@@ -257,7 +283,7 @@ class MinuteCloser:
             exp = a.expected.mean if a.expected else 0.0
             channel = a.row.subject_id.removeprefix(SIGNUP_PREFIX)
             alerts.append(signup_surge_alert(channel, a.row.minute, a.row.mentions, exp, a.z or 0))
-        await self._save(closed, alerts, until)
+        await self._save(closed, alerts, last)
         return closed
 
     async def _explain(self, subject: str, row: MinuteBuzz) -> Any:

@@ -369,11 +369,11 @@ class StreamConsumer:
             if pp is not None and pp.next_offset < 0:  # just assigned: start from the commit
                 committed = await consumer.committed(tp)
                 pp.written(committed or 0, None, datetime.now(UTC))
-            high = consumer.highwater(tp)
-            polled = consumer.last_poll_timestamp(tp)
-            if pp is None or high is None or not polled or pp.next_offset < high:
+            if pp is None:
                 continue
-            pp.caught_up(datetime.fromtimestamp(polled / 1000, UTC))
+            polled = consumer.last_poll_timestamp(tp)
+            at = datetime.fromtimestamp(polled / 1000, UTC) if polled else None
+            pp.fetched(consumer.highwater(tp), at)
 
     async def _report_progress(self) -> None:
         while not self._stop.is_set():
