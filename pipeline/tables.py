@@ -289,6 +289,8 @@ class AlertRow(NamedTuple):
     at: datetime
     explanation: str
     example_urls: list[str]
+    revision: int
+    last_at: datetime
 
 
 MENTIONS = Table("buzz.mentions", MentionRow)
