@@ -70,7 +70,9 @@ def wait(what: str, check: Any, proc: subprocess.Popen[bytes], timeout: float = 
     raise SystemExit(f"{what} not ready after {timeout:.0f}s")
 
 
-def simulate(history: float, live: float, rate: float, seed: int) -> tuple[list[Any], datetime]:
+def simulate(
+    history: float, live: float, rate: float, seed: int, spike_every: float | None = None
+) -> tuple[list[Any], datetime]:
     cfg = DemoConfig()  # the demo's defaults: the same mix and attacks as `buzz up --demo`
     total = (history + live) * 60
     t0 = datetime.now(UTC) - timedelta(seconds=total)
@@ -81,7 +83,7 @@ def simulate(history: float, live: float, rate: float, seed: int) -> tuple[list[
         threads_share=cfg.threads_share,
         signups_share=cfg.signups_share,
         first_spike_after=cfg.first_spike_after + history * 60,
-        spike_every=cfg.spike_every,
+        spike_every=cfg.spike_every if spike_every is None else spike_every,
         spike_seconds=cfg.spike_seconds,
         spike_multiplier=cfg.spike_multiplier,
         authors=cfg.authors,
@@ -102,10 +104,13 @@ def main() -> int:
     ap.add_argument("--live", type=float, default=60, help="minutes of the demo proper")
     ap.add_argument("--rate", type=float, default=20)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--spike-every", type=float, help="seconds between attack stories (default: the demo's)"
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
 
-    events, live_from = simulate(args.history, args.live, args.rate, args.seed)
+    events, live_from = simulate(args.history, args.live, args.rate, args.seed, args.spike_every)
     live_until = live_from + timedelta(minutes=args.live)
     tmp = Path(tempfile.mkdtemp(prefix="buzz-alerts-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUZZ_")}

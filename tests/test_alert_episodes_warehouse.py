@@ -83,9 +83,13 @@ def closer(url: str, wire: Wire) -> MinuteCloser:
 
 
 def stored(url: str) -> list[tuple[Any, ...]]:
-    rows = get_client(url=url).query(
-        "SELECT alert_id, kind, revision, at, last_at, title FROM buzz.alerts FINAL ORDER BY at"
-    ).result_rows
+    rows = (
+        get_client(url=url)
+        .query(
+            "SELECT alert_id, kind, revision, at, last_at, title FROM buzz.alerts FINAL ORDER BY at"
+        )
+        .result_rows
+    )
     return [tuple(r) for r in rows]
 
 

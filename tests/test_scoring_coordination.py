@@ -29,12 +29,14 @@ T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 POINT = "Jordan Kim lied to every family in this district and must resign before election day"
 # Ordinary talk: every post its own words (a pool of words, drawn at random per post).
-WORDS = ("rent", "bus", "lanes", "council", "budget", "vote", "town", "hall", "library", "zoning",
-         "plan", "park", "school", "taxes", "jobs", "senate", "debate", "housing", "riverline",
-         "mayor", "union", "church", "volunteer", "doors", "market", "neighbours", "poll")  # fmt: skip
+WORDS = ("rent", "bus", "lanes", "council", "budget", "vote", "town", "hall", "library",
+         "zoning", "plan", "park", "school", "taxes", "jobs", "senate", "debate", "housing",
+         "riverline", "mayor", "union", "church", "doors", "market", "poll")  # fmt: skip
 
 
-def post(n: str, at: datetime, author: str, text: str, subjects: tuple[str, ...] = ("kim",)) -> Post:
+def post(
+    n: str, at: datetime, author: str, text: str, subjects: tuple[str, ...] = ("kim",)
+) -> Post:
     return Post(f"x:{n}", f"x:{author}", author, text, at, f"https://x.example/{n}", subjects)
 
 
@@ -65,8 +67,8 @@ def run(posts: list[Post], until: datetime, rule: BurstRule | None = None) -> Bu
 
 
 def test_shingles_are_words_and_pairs_without_links_handles_or_rt() -> None:
-    assert shingles("RT @jordankim: Resign NOW! https://x.example/a?b=c") == ["resign", "now",
-                                                                               "resign now"]  # fmt: skip
+    got = shingles("RT @jordankim: Resign NOW! https://x.example/a?b=c")
+    assert got == ["resign", "now", "resign now"]
     assert word_count("@a So true https://x.example") == 2
 
 

@@ -73,10 +73,10 @@ def test_episode_round_trips_through_json() -> None:
         EpisodeBook(timedelta(seconds=30))
 
 
+kinds = st.sampled_from(["spike", "attack"])
 flags = st.lists(
-    st.tuples(st.integers(0, 120), st.sampled_from(["spike", "attack"]), st.sampled_from(["kim", "reyes"])),
-    max_size=40,
-)  # fmt: skip
+    st.tuples(st.integers(0, 120), kinds, st.sampled_from(["kim", "reyes"])), max_size=40
+)
 
 
 @settings(max_examples=60, deadline=None)

@@ -43,9 +43,10 @@ import orjson
 from pipeline.campaign import Campaign
 from pipeline.jobs.base import JobContext
 from pipeline.jobs.bursts import MINUTE, BurstWatch
+from pipeline.jobs.minute_alerts import SIGNUP_PREFIX, AlertMaker
 from pipeline.jobs.stored import mention_from_row
 from pipeline.processors.raw import content_token
-from pipeline.scoring.alerts import Alert, coordinated_alert, signup_surge_alert, spike_alert
+from pipeline.scoring.alerts import Alert
 from pipeline.scoring.baseline import BaselineState
 from pipeline.scoring.buzz import (
     Assessment,
@@ -55,8 +56,7 @@ from pipeline.scoring.buzz import (
     contenders,
     share_of_voice,
 )
-from pipeline.scoring.coordination import Burst, BurstRule, burst_share
-from pipeline.scoring.episodes import Episode, EpisodeBook
+from pipeline.scoring.coordination import Burst, BurstRule
 from pipeline.scoring.explain import explain_spike
 from pipeline.stream.progress import closable_through, stream_watermark
 from pipeline.stream.reader import ReadFailed, as_utc, utc_literal
@@ -78,7 +78,6 @@ log = logging.getLogger("pipeline.jobs.minutes")
 
 EXPLAIN_WINDOW = timedelta(hours=3)  # the "before" window a spike is contrasted with
 EXPLAIN_MAX_POSTS = 5000
-SIGNUP_PREFIX = "signup:"
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 
 PROGRESS_SQL = (
@@ -97,11 +96,6 @@ FROM buzz.signups FINAL
 WHERE occurred_at >= toDateTime64(%(after_start)s, 3, 'UTC')
   AND occurred_at < toDateTime64(%(until_end)s, 3, 'UTC')
 GROUP BY channel, m
-"""
-EPISODES_SQL = """
-SELECT explanation FROM buzz.alerts FINAL
-WHERE kind IN ('spike', 'attack', 'signup_surge', 'coordinated')
-  AND last_at >= toDateTime64(%(since)s, 3, 'UTC')
 """
 
 
@@ -187,16 +181,6 @@ def baseline_rows(state: BaselineState, series: set[str]) -> list[BaselineStateR
     return rows
 
 
-def episodes_from_rows(rows: Sequence[tuple[Any, ...]]) -> list[Episode]:
-    """The episodes stored in alerts' explanations (alerts from before episodes have none)."""
-    out = []
-    for (text,) in rows:
-        ep = orjson.loads(text).get("episode")
-        if isinstance(ep, dict):
-            out.append(Episode.from_dict(ep))
-    return out
-
-
 def baseline_from_rows(rows: Sequence[tuple[Any, ...]]) -> BaselineState:
     """Merge the per-series rows (``SELECT state FROM buzz.baseline_state FINAL``) into one."""
     merged: dict[str, Any] | None = None
@@ -219,7 +203,7 @@ class MinuteCloser:
         self.through: datetime | None = None
         t = ctx.campaign.thresholds
         self.gap = timedelta(minutes=t.episode_gap_minutes)
-        self.book = EpisodeBook(self.gap)
+        self.maker = AlertMaker(ctx, self.gap)
         self.watch = BurstWatch(ctx.reader, BurstRule(min_accounts=t.coordinated_min_accounts))
 
     async def load(self) -> None:
@@ -231,11 +215,7 @@ class MinuteCloser:
         self.state = baseline_from_rows(rows)
         last = prog[0][0] if prog else None
         self.through = as_utc(last) if last and as_utc(last) > EPOCH else None
-        self.book = EpisodeBook(self.gap)
-        if self.through is not None:
-            since = utc_literal(self.through - self.gap - MINUTE)
-            stored = await r.aquery(EPISODES_SQL, {"since": since})
-            self.book.restore(episodes_from_rows(stored))
+        await self.maker.load(self.through)
         self.watch.reset()
         log.info(
             "baseline rebuilt for %d series, closed through %s",
@@ -286,56 +266,9 @@ class MinuteCloser:
             first = after + MINUTE if self.through is not None else min(b.minute for b in buzz)
             bursts = await self.watch.judge(first, until)
         closed = close_minutes(buzz, signups, self.state, self.ctx.campaign)
-        alerts = await self._alerts(closed, bursts)
+        alerts = await self.maker.alerts(closed, bursts, self._explain)
         await self._save(closed, alerts, until)
         return closed
-
-    async def _alerts(
-        self, closed: ClosedMinutes, bursts: dict[datetime, list[Burst]]
-    ) -> list[Alert]:
-        """Every flagged minute, in time order, moves its episode on; each episode's latest
-        version becomes the alert (one per episode per pass)."""
-        flagged: list[tuple[datetime, str, str, float, float, Any]] = []
-        for a in closed.spikes:
-            assert a.spike is not None
-            kind = "attack" if a.spike.attack else "spike"
-            flagged.append((a.row.minute, kind, a.row.subject_id, a.row.mentions, a.spike.z, a))
-        for a in closed.surges:
-            channel = a.row.subject_id.removeprefix(SIGNUP_PREFIX)
-            flagged.append((a.row.minute, "signup_surge", channel, a.row.mentions, a.z or 0, a))
-        for minute, found in bursts.items():
-            for subject in dict.fromkeys(b.subject for b in found):  # largest burst first
-                mine = [b for b in found if b.subject == subject]
-                flagged.append((minute, "coordinated", subject, mine[0].posts, mine[0].accounts,
-                                mine))  # fmt: skip
-        flagged.sort(key=lambda f: (f[0], f[1], f[2]))
-        latest: dict[tuple[str, str, str], tuple[Episode, Any]] = {}
-        for minute, kind, subject, value, score, payload in flagged:
-            ep = self.book.advance(kind, subject, minute, value, score)
-            if ep is not None:
-                latest[(ep.kind, ep.subject, ep.key)] = (ep, payload)
-        names = {sub.id: sub.name for sub in self.ctx.campaign.subjects}
-        totals = {(r.subject, r.minute): r.mentions for r in closed.buzz_rows}
-        alerts: list[Alert] = []
-        for ep, payload in latest.values():
-            minute = ep.last
-            if ep.kind == "coordinated":
-                b = payload[0]
-                share = burst_share(payload, b.subject, minute, minute + MINUTE,
-                                    totals.get((b.subject, minute), 0))  # fmt: skip
-                name = names.get(b.subject, "")
-                alerts.append(coordinated_alert(b, ep, name, payload[1:], share))
-            elif ep.kind == "signup_surge":
-                exp = payload.expected.mean if payload.expected else 0.0
-                alerts.append(signup_surge_alert(ep.subject, minute, payload.row.mentions, exp,
-                                                 payload.z or 0, ep))  # fmt: skip
-            else:
-                spike = payload.spike
-                why = await self._explain(spike.subject_id, payload.row)
-                share = burst_share(bursts.get(minute, []), spike.subject_id, minute,
-                                    minute + MINUTE, payload.row.mentions)  # fmt: skip
-                alerts.append(spike_alert(spike, why, names.get(spike.subject_id, ""), ep, share))
-        return alerts
 
     async def _explain(self, subject: str, row: MinuteBuzz) -> Any:
         """Why the spike: its minute's posts against the window before (None if unreadable)."""

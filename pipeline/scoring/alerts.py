@@ -121,12 +121,14 @@ def spike_alert(
     name: str = "",
     episode: Episode | None = None,
     coordinated: BurstShare | None = None,
+    also: Sequence[Spike] = (),
 ) -> Alert:
     """A spike, or an attack when the spike flagged one: the latest minute of its episode.
 
     The episode's first minute is the key, so a spike lasting several minutes is one alert that
     updates. ``name`` is the subject as staff know it (campaign file); the id is used without
-    it. ``coordinated`` is the part of the minute that came from coordinated bursts.
+    it. ``coordinated`` is the part of the minute that came from coordinated bursts; ``also``
+    the spikes of other subjects in the same minute that this story lifted (folded into it).
     """
     kind: AlertKind = "attack" if spike.attack else "spike"
     ep = episode or one_minute(kind, spike.subject_id, spike.minute, spike.mentions, spike.z)
@@ -142,6 +144,11 @@ def spike_alert(
     }
     if coordinated is not None:
         explained["coordinated"] = _plain(coordinated)
+    if also:
+        explained["also"] = [
+            {"subject": x.subject_id, "mentions": x.mentions, "expected": x.expected, "z": x.z}
+            for x in also
+        ]
     return Alert(
         kind=kind,
         subject=spike.subject_id,
@@ -166,13 +173,20 @@ def coordinated_alert(
 ) -> Alert:
     """Many accounts posting near-identical text within minutes (``scoring.coordination``).
 
-    One alert per episode on a subject; ``burst`` is the largest burst of its latest minute,
-    ``others`` further bursts on the subject at that minute, ``share`` its part of that minute.
+    One alert per episode on a subject; ``burst`` is the largest burst of its latest minute and
+    ``others`` the subject's further bursts then (a ring's small edits can split one text into a
+    few clusters): the title counts them all. ``share`` is their part of that minute.
     """
     minute = burst.until - timedelta(minutes=1)
-    ep = episode or one_minute("coordinated", burst.subject, minute, burst.posts, burst.accounts)
-    window = max(1, math.ceil((burst.last_at - burst.first_at) / timedelta(minutes=1)))
+    every = [burst, *others]
+    posts = sum(b.posts for b in every)
+    accounts = len({p.author_id for b in every for p in b.members})
+    ep = episode or one_minute("coordinated", burst.subject, minute, posts, accounts)
+    first = min(b.first_at for b in every)
+    window = max(1, math.ceil((max(b.last_at for b in every) - first) / timedelta(minutes=1)))
     explained: dict[str, Any] = {
+        "posts": posts,
+        "accounts": accounts,
         "burst": burst_dict(burst),
         "others": [burst_dict(b) for b in others[:3]],
         "episode": ep.to_dict(),
@@ -185,8 +199,7 @@ def coordinated_alert(
         key=ep.key,
         severity="warning",
         title=f"Coordinated posting about {name or burst.subject or 'the campaign'}: "
-        f"{burst.posts} near-identical posts from {burst.accounts} accounts in "
-        f"{window} min{_so_far(ep)}",
+        f"{posts} near-identical posts from {accounts} accounts in {window} min{_so_far(ep)}",
         at=ep.started,
         explanation=explained,
         example_urls=_urls(burst.example_urls),

@@ -59,10 +59,8 @@ class AttackScript:
         else:
             author = st.people.pick(("anti", "undecided"))
         text = st.fill(rng.choice(T.ATTACK[tone]), st.slots(subject=st.cand))
-        if tone != "supportive":  # in their own words
-            text = " ".join(
-                x for x in (rng.choice(T.ATTACK_OPENERS), text, rng.choice(T.ATTACK_CLOSERS)) if x
-            )
+        # In their own words: an opener and a closer of their own around the template.
+        text = f"{rng.choice(T.ATTACK_OPENERS)} {text} {rng.choice(T.ATTACK_CLOSERS)}"
         reply_to = parent if parent is not None and r > 0.85 else None
         if reply_to is not None:
             text = f"@{reply_to.author.handle} {text}"
