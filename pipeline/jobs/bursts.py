@@ -26,6 +26,7 @@ log = logging.getLogger("pipeline.jobs.bursts")
 
 MINUTE = timedelta(minutes=1)
 MAX_POSTS_PER_MINUTE = 20_000
+MAX_MINUTES = 24 * 60
 
 POSTS_SQL = """
 SELECT event_id, author_id, author_handle, text, occurred_at, url
@@ -71,7 +72,12 @@ class BurstWatch:
         ]  # fmt: skip
 
     async def judge(self, first: datetime, last: datetime) -> dict[datetime, list[Burst]]:
-        """Bursts at the end of each minute from ``first`` to ``last`` (inclusive), in order."""
+        """Bursts at the end of each minute from ``first`` to ``last`` (inclusive), in order.
+
+        At most ``MAX_MINUTES`` minutes are judged in one call (the latest ones): a stream that
+        was stopped for days is not judged minute by minute when it comes back.
+        """
+        first = max(first, last - MAX_MINUTES * MINUTE)
         end = last + MINUTE
         start = first - self.rule.history
         if self.fed_until is not None and self.fed_until > first:

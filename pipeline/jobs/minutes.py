@@ -263,7 +263,8 @@ class MinuteCloser:
         signups = [(r[0], as_utc(r[1]), int(r[2])) for r in signup_aggs]
         bursts: dict[datetime, list[Burst]] = {}
         if buzz:  # read before anything learns: a failed read leaves the pass to be re-run
-            first = after + MINUTE if self.through is not None else min(b.minute for b in buzz)
+            # From the first closed minute with posts (a burst needs posts in its window).
+            first = max(after + MINUTE, min(b.minute for b in buzz) - self.watch.rule.window)
             bursts = await self.watch.judge(first, until)
         closed = close_minutes(buzz, signups, self.state, self.ctx.campaign)
         alerts = await self.maker.alerts(closed, bursts, self._explain)
