@@ -15,6 +15,7 @@ gives the measured cost per post).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from pipeline.stream.reader import WarehouseReader, as_utc, utc_literal
 log = logging.getLogger("pipeline.jobs.bursts")
 
 MINUTE = timedelta(minutes=1)
-MAX_POSTS_PER_MINUTE = 20_000
+MAX_POSTS_PER_MINUTE = 5_000
 MAX_MINUTES = 24 * 60
 
 POSTS_SQL = """
@@ -86,10 +87,21 @@ class BurstWatch:
             start = max(start, self.fed_until)
         posts = await self.read(start, end) if start < end else []
         by_minute: dict[datetime, list[Post]] = defaultdict(list)
-        early: list[Post] = []
         for p in posts:
-            (early if p.at < first else by_minute[p.at.replace(second=0, microsecond=0)]).append(p)
-        self.detector.add(early)
+            by_minute[p.at.replace(second=0, microsecond=0)].append(p)
+        # Clustering is CPU work: in a thread, so the stream's reads and writes go on meanwhile.
+        out = await asyncio.to_thread(self._cluster, first, last, by_minute)
+        self.fed_until = end
+        return out
+
+    def _cluster(
+        self, first: datetime, last: datetime, by_minute: dict[datetime, list[Post]]
+    ) -> dict[datetime, list[Burst]]:
+        # History read back is replayed minute by minute, as it was seen, so the clusters after a
+        # restart are the ones the running detector had.
+        for minute in sorted(m for m in by_minute if m < first):
+            self.detector.add(by_minute[minute])
+            self.detector.expire(minute + MINUTE)
         out: dict[datetime, list[Burst]] = {}
         minute = first
         while minute <= last:
@@ -99,5 +111,4 @@ class BurstWatch:
             if found:
                 out[minute] = found
             minute += MINUTE
-        self.fed_until = end
         return out

@@ -48,7 +48,7 @@ class BurstRule:
     min_words: int = 6  # "So true", "Source?": stock phrases, never evidence of anything
     novelty: float = 5.0
     num_perm: int = 64
-    max_posts: int = 200_000  # posts held (the oldest go first); bounds memory at high rates
+    max_posts: int = 100_000  # posts held (the oldest go first); bounds memory at high rates
 
     def __post_init__(self) -> None:
         if not timedelta(0) < self.window < self.history:
@@ -166,13 +166,15 @@ class BurstDetector:
             self._clusters[leader].members.append(p)
             self._of[p.event_id] = leader
             self._order.append((p.at, p.event_id))
-        while len(self._order) > self.rule.max_posts:
+        while len(self._of) > self.rule.max_posts:
             self._drop_oldest()
         return len(todo)
 
     def _drop_oldest(self) -> None:
         _, event_id = self._order.popleft()
-        leader = self._of.pop(event_id)
+        leader = self._of.pop(event_id, None)
+        if leader is None:  # its cluster was dropped already
+            return
         c = self._clusters[leader]
         if c.members[0].event_id == event_id:
             c.members.popleft()
@@ -183,9 +185,23 @@ class BurstDetector:
             self._lsh.remove(leader)
 
     def expire(self, now: datetime) -> None:
-        """Forget posts older than ``history`` before ``now``."""
+        """Forget posts older than ``history`` before ``now``, and small clusters gone quiet.
+
+        A cluster smaller than ``min_accounts`` whose last post left the window can no longer
+        be a burst, and as history it only says "rare before", which forgetting it says too; most
+        posts are such singletons, so this is what keeps memory in proportion to the window.
+        """
         while self._order and self._order[0][0] < now - self.rule.history:
             self._drop_oldest()
+        quiet = now - self.rule.window
+        for leader in [
+            k
+            for k, c in self._clusters.items()
+            if len(c.members) < self.rule.min_accounts and c.members[-1].at < quiet
+        ]:
+            for p in self._clusters.pop(leader).members:
+                del self._of[p.event_id]
+            self._lsh.remove(leader)
 
     def bursts(self, until: datetime) -> list[Burst]:
         """Bursts in the window ending at ``until`` (exclusive), largest first."""
