@@ -47,14 +47,28 @@ def test_subjects_and_families_are_apart() -> None:
     assert book.advance("spike", "kim", T0 + M, 40, 4).revision == 2  # type: ignore[union-attr]
 
 
-def test_a_spike_turning_hostile_is_a_new_attack_and_an_attack_stays_one() -> None:
+def test_a_spike_turning_hostile_escalates_and_an_attack_stays_one() -> None:
     book = EpisodeBook()
     spike = book.advance("spike", "kim", T0, 40, 4)
     attack = book.advance("attack", "kim", T0 + M, 90, 9)
     calmer = book.advance("spike", "kim", T0 + 2 * M, 50, 5)
     assert spike is not None and attack is not None and calmer is not None
     assert (spike.kind, attack.kind, calmer.kind) == ("spike", "attack", "attack")
-    assert attack.started == T0 + M and calmer.key == attack.key and calmer.revision == 2
+    assert spike.key == attack.key == calmer.key and calmer.revision == 3
+    assert (attack.opened_as, calmer.opened_as) == ("spike", "spike")
+
+    # The alert keeps the id it was raised with; its kind and severity say what it is now.
+    def s(minute: datetime, attack: bool) -> Spike:
+        return Spike("kim", "candidate", minute, 90, 5.0, 9.0, 0.5 if attack else 0.1, attack)
+
+    first = spike_alert(s(T0, False), None, "Jordan Kim", spike)
+    escalated = spike_alert(s(T0 + M, True), None, "Jordan Kim", attack)
+    assert escalated.alert_id == first.alert_id and first.alert_id.startswith("alert:spike:")
+    assert (escalated.kind, escalated.severity, escalated.revision) == ("attack", "critical", 2)
+    assert escalated.title.endswith("began as a spike")
+    assert Episode.from_dict(attack.to_dict()) == attack
+    fresh = EpisodeBook().advance("attack", "kim", T0, 90, 9)
+    assert fresh is not None and fresh.opened_as == "attack"
 
 
 def test_a_minute_already_counted_changes_nothing() -> None:

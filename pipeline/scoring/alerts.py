@@ -87,10 +87,11 @@ class Alert:
     example_urls: tuple[str, ...] = ()
     revision: int = 1  # 1 when raised; an episode's updates count up
     last_at: datetime | None = None  # an episode's latest minute (None: the same as ``at``)
+    opened_as: str = ""  # the kind it was raised as, when it escalated since ("" = kind)
 
     @property
     def alert_id(self) -> str:
-        return alert_id(self.kind, self.subject, self.key)
+        return alert_id(self.opened_as or self.kind, self.subject, self.key)
 
     @property
     def latest(self) -> datetime:
@@ -137,6 +138,7 @@ def spike_alert(
         "critical" if kind == "attack" else ("warning" if ep.score >= 6 else "info")
     )
     what = "Possible attack on" if kind == "attack" else "Spike in mentions of"
+    escalated = ep.opened_as != ep.kind
     explained: dict[str, Any] = {
         "spike": _plain(spike),
         "why": _plain(explanation) if explanation else {},
@@ -155,12 +157,13 @@ def spike_alert(
         key=ep.key,
         severity=severity,
         title=f"{what} {name or spike.subject_id}: {spike.mentions} a minute vs "
-        f"{spike.expected:.1f} usual{_so_far(ep)}",
+        f"{spike.expected:.1f} usual{_so_far(ep)}" + (", began as a spike" if escalated else ""),
         at=ep.started,
         explanation=explained,
         example_urls=_urls([e.url for e in explanation.examples] if explanation else []),
         revision=ep.revision,
         last_at=ep.last,
+        opened_as=ep.opened_as if escalated else "",
     )
 
 

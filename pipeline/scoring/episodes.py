@@ -4,8 +4,9 @@ A minute flagged for a subject either continues that subject's open episode (whe
 most ``gap`` after the episode's latest flagged minute) or starts a new one. The episode's first
 minute is its key, so its alert id never changes while it updates; each update carries the
 next ``revision``. Spikes and attacks on one subject are one family: an attack minute during a
-spike episode escalates (closes the spike, starts an attack: staff must hear that it turned
-hostile), while a calmer minute during an attack continues the attack.
+spike episode escalates it (the same alert, now an attack: its kind and severity change, its id,
+made with the kind it opened as, does not), and a calmer minute during an attack continues the
+attack.
 
 Replay safety: a minute at or before the episode's latest minute is ignored (``advance`` returns
 None), so judging the same minutes again changes nothing. The book's state is the latest episode
@@ -22,7 +23,7 @@ from typing import Any
 
 GAP = timedelta(minutes=10)
 FAMILY = {"spike": "buzz", "attack": "buzz", "signup_surge": "signup", "coordinated": "burst"}
-ESCALATION = {("spike", "attack")}  # (open kind, flagged kind) that starts a new episode
+ESCALATION = {("spike", "attack")}  # (open kind, flagged kind): the episode becomes the latter
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class Episode:
     peak: float  # highest value seen (mentions, signups or posts a minute; posts in a burst)
     revision: int  # 1 when raised, one more per update
     score: float = 0.0  # highest score seen (anomaly score; accounts in a burst)
+    opened: str = ""  # the kind it opened as, when it escalated since ("" = kind)
+
+    @property
+    def opened_as(self) -> str:
+        return self.opened or self.kind
 
     @property
     def key(self) -> str:
@@ -56,6 +62,7 @@ class Episode:
             "peak": self.peak,
             "revision": self.revision,
             "score": self.score,
+            "opened": self.opened_as,
         }
 
     @classmethod
@@ -69,6 +76,7 @@ class Episode:
             peak=float(d["peak"]),
             revision=int(d["revision"]),
             score=float(d.get("score", 0.0)),
+            opened="" if d.get("opened", d["kind"]) == d["kind"] else str(d["opened"]),
         )
 
 
@@ -89,9 +97,12 @@ class EpisodeBook:
         ep = self.latest.get((family, subject))
         if ep is not None and minute <= ep.last:
             return None
-        if ep is not None and minute - ep.last <= self.gap and (ep.kind, kind) not in ESCALATION:
+        if ep is not None and minute - ep.last <= self.gap:
+            escalates = (ep.kind, kind) in ESCALATION
             new = replace(
                 ep,
+                kind=kind if escalates else ep.kind,
+                opened=ep.opened_as if escalates else ep.opened,
                 last=minute,
                 minutes=ep.minutes + 1,
                 peak=max(ep.peak, value),
