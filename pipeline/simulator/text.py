@@ -213,10 +213,12 @@ ATTACK = {
         "Does {cand} plan to say anything about #{story_tag}?",
     ),
     "supportive": (
-        "The #{story_tag} story comes from a site that launched last month. Read past the "
-        "headline before you share. {cand_tag}",
-        "Zero named sources, zero documents. #{story_tag} is a smear and it's working. Stop "
-        "spreading it.",
+        "The #{story_tag} site launched last month. Read past the headline. {cand_tag}",
+        "Zero named sources, zero documents. #{story_tag} is a smear.",
+        "I know {cand_last}. This #{story_tag} thing is nonsense.",
+        "Funny how #{story_tag} drops the week before the debate. {cand_tag}",
+        "Still with {cand_last}. Show me a real source first. #{story_tag}",
+        "Not one document in the #{story_tag} piece. Stop sharing it.",
     ),
 }
 # People piling on write in their own words: a template's core with an opener and a closer of
