@@ -117,6 +117,32 @@ def test_the_same_text_posted_all_along_is_not_new() -> None:
     assert run(steady + surge[:120], until + 5 * MINUTE).bursts(until + 5 * MINUTE) == []
 
 
+def test_a_text_repeated_in_small_groups_keeps_its_history_while_quiet() -> None:
+    # Fed minute by minute as the minute job does: groups of five copies every nine minutes, each
+    # followed by eight quiet minutes (longer than the window). The hour's 30 copies are what a
+    # later group is compared with, so twelve at once is its usual rate, not a new text.
+    text = "Watching Jordan Kim and Dana Reyes spar over bus lanes, Kim clearly did the homework"
+    groups = [
+        post(f"g{g}-{i}", T0 + 9 * g * MINUTE + timedelta(seconds=10 * i), f"fan{g * 5 + i}", text)
+        for g in range(6) for i in range(5)
+    ]  # fmt: skip
+    later = T0 + 55 * MINUTE
+
+    def judged(extra: int) -> list[int]:
+        surge = [post(f"z{i}", later + timedelta(seconds=5 * i), f"new{i}", text)
+                 for i in range(extra)]  # fmt: skip
+        d, found = BurstDetector(), []
+        for m in range(60):
+            lo, hi = T0 + m * MINUTE, T0 + (m + 1) * MINUTE
+            d.add(p for p in groups + surge if lo <= p.at < hi)
+            d.expire(hi)
+            found += [b.before for b in d.bursts(hi)]
+        return found
+
+    assert judged(12) == []  # 30 in 55 minutes: 2.7 per window, 13.6 is the bar
+    assert set(judged(15)) == {30}  # five times the usual rate is a burst, its history counted
+
+
 def test_too_few_accounts_one_repeater_and_stock_phrases_are_not_bursts() -> None:
     until = T0 + 33 * MINUTE
     early = chatter(random.Random(3), T0, 30, 5)

@@ -11,10 +11,10 @@ someone's words openly and are left out) that, within ``window``,
   repeated all day, is not a burst).
 
 Near-duplicate: the Jaccard similarity of the two posts' *shingles* (their words and word pairs,
-lower-cased, without links and @handles) is at least ``similarity``, estimated with MinHash
-(datasketch). Posts are clustered online, in time order, around a *leader* (the first post of
-each cluster), found through a MinHash LSH index of the leaders, so each post is hashed once and
-compared with a handful of leaders, never with every other post.
+lower-cased, without links and @handles) is at least ``similarity``. Posts are clustered online,
+in time order, around a *leader* (the first post of each cluster): a MinHash LSH index of the
+leaders (datasketch) finds the candidates and the exact Jaccard decides, so each post is hashed
+once and compared with a handful of leaders, never with every other post.
 
 :class:`BurstDetector` holds the clusters of the last ``history``; it is deterministic (posts are
 taken in (time, event id) order and ties broken by id), does no I/O and is tested on its own.
@@ -115,8 +115,12 @@ def word_count(text: str) -> int:
 @dataclass
 class _Cluster:
     leader: str
-    signature: MinHash
+    text: str  # the leader's: a candidate is verified against it exactly
     members: deque[Post] = field(default_factory=deque)  # in time order
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 class BurstDetector:
@@ -147,18 +151,18 @@ class BurstDetector:
         todo = sorted(fresh.values(), key=lambda p: (p.at, p.event_id))
         if not todo:
             return 0
-        sigs = MinHash.bulk(
-            [[s.encode() for s in shingles(p.text)] for p in todo], num_perm=self.rule.num_perm
-        )
-        for p, sig in zip(todo, sigs, strict=True):
+        sets = [set(shingles(p.text)) for p in todo]
+        sigs = MinHash.bulk([[x.encode() for x in s] for s in sets], num_perm=self.rule.num_perm)
+        for p, mine, sig in zip(todo, sets, sigs, strict=True):
             self.observe(p.at)
             best: tuple[float, str] | None = None
+            # LSH finds the candidates; the exact Jaccard decides (no estimate noise at the edge).
             for leader in self._lsh.query(sig):
-                j = sig.jaccard(self._clusters[leader].signature)
+                j = jaccard(mine, set(shingles(self._clusters[leader].text)))
                 if j >= self.rule.similarity and (best is None or (-j, leader) < best):
                     best = (-j, leader)
             if best is None:
-                self._clusters[p.event_id] = _Cluster(p.event_id, sig)
+                self._clusters[p.event_id] = _Cluster(p.event_id, p.text)
                 self._lsh.insert(p.event_id, sig)
                 leader = p.event_id
             else:
@@ -185,19 +189,19 @@ class BurstDetector:
             self._lsh.remove(leader)
 
     def expire(self, now: datetime) -> None:
-        """Forget posts older than ``history`` before ``now``, and small clusters gone quiet.
+        """Forget posts older than ``history`` before ``now``, and lone posts gone quiet.
 
-        A cluster smaller than ``min_accounts`` whose last post left the window can no longer
-        be a burst, and as history it only says "rare before", which forgetting it says too; most
-        posts are such singletons, so this is what keeps memory in proportion to the window.
+        A post nobody repeated within the window is most posts: as history it says only "seen
+        once", and forgetting it costs at most one in the count of what came before a later
+        copy, so this is what keeps memory in proportion to the window. A cluster of two or more
+        is kept for the whole ``history``: forgetting it would make a text repeated all day look
+        new the next time it is repeated a little faster.
         """
         while self._order and self._order[0][0] < now - self.rule.history:
             self._drop_oldest()
         quiet = now - self.rule.window
         for leader in [
-            k
-            for k, c in self._clusters.items()
-            if len(c.members) < self.rule.min_accounts and c.members[-1].at < quiet
+            k for k, c in self._clusters.items() if len(c.members) == 1 and c.members[-1].at < quiet
         ]:
             for p in self._clusters.pop(leader).members:
                 del self._of[p.event_id]
