@@ -41,8 +41,19 @@ class Thresholds(BaseModel):
     attack_negative_share: float = Field(0.3, gt=0, le=1)
     unanswered_question_minutes: int = Field(60, gt=0)
     # A golden thread is one worth a staff reply: rare on purpose, or the alert feed drowns.
-    golden_min_quality: float = Field(0.53, ge=0, le=1)
+    # How each default was set: docs/scoring.md, "How each threshold was set".
+    golden_min_quality: float = Field(0.575, ge=0, le=1)
     golden_min_transactions: int = Field(5, ge=1)
+    golden_min_back_and_forth: int = Field(3, ge=0)
+    # A validator's post takes off with this many resharers within an hour, and leaves the
+    # validator's circle (audience multiple) or travels person to person (depth).
+    takeoff_min_amplifiers: int = Field(15, ge=1)
+    takeoff_audience_multiple: float = Field(3.0, gt=0)
+    takeoff_min_depth: int = Field(4, ge=1)
+    # A spike, surge or burst flagged again within this many minutes is the same episode.
+    episode_gap_minutes: int = Field(10, ge=1, le=24 * 60)
+    # A coordinated burst: near-identical posts from at least this many accounts in 5 minutes.
+    coordinated_min_accounts: int = Field(10, ge=2)
 
 
 class Campaign(BaseModel):

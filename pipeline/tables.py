@@ -290,6 +290,8 @@ class AlertRow(NamedTuple):
     at: datetime
     explanation: str
     example_urls: list[str]
+    revision: int
+    last_at: datetime
 
 
 class AlertDeliveryRow(NamedTuple):

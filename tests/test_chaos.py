@@ -116,7 +116,7 @@ def check_exact(s: ChaosStack) -> dict[str, Any]:
     assert snap["alerts"] == scenario.WANT_ALERTS
     assert snap["alert_rows"] == [(len(scenario.WANT_ALERTS),)]  # each alert once, even raw
     fill = filler()
-    assert snap["mentions"] == [(80 + 12 + 13 + len(fill),)]
+    assert snap["mentions"] == [(80 + 12 + len(scenario.cascade()) + len(fill),)]
     assert snap["signups"] == [(51,)]
     scenario.check_scores(snap)
     want = Counter(floor_minute(m.occurred_at) for m in fill)

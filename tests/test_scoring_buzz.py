@@ -267,3 +267,23 @@ def test_explain_spike_lists_the_words_that_made_the_negative_posts_negative() -
     assert "liar" not in words[:2]
     # Only negative posts count: the positive post's "disgusting" makes no 7th.
     assert next(d for d in why.negative_terms if d.item == "disgusting").spike_posts == 6
+
+
+def test_spikes_lifted_by_one_story_fold_into_it() -> None:
+    from pipeline.scoring.buzz import Spike, fold_spikes
+
+    at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+    def sp(subject: str, mentions: int, expected: float, attack: bool = False) -> Spike:
+        return Spike(subject, "x", at, mentions, expected, 9.0, 0.5 if attack else 0.1, attack)
+
+    kim, housing = sp("kim", 1400, 470, True), sp("housing", 680, 395)
+    transit = sp("transit", 500, 390)
+    # 200 of housing's posts also name Kim (its excess is 285): folded. Transit shares 20 of 110.
+    shared = {("housing", "kim"): 200, ("kim", "housing"): 200, ("transit", "kim"): 20}
+    assert fold_spikes([housing, transit, kim], shared) == {"housing": "kim"}
+    # The attack leads even when a spike is larger; without shared posts nothing folds.
+    big = sp("reyes", 3000, 100)
+    assert fold_spikes([big, kim], {("kim", "reyes"): 900}) == {}
+    assert fold_spikes([big, kim], {("reyes", "kim"): 2000}) == {"reyes": "kim"}
+    assert fold_spikes([kim, housing], {}) == {}

@@ -19,6 +19,7 @@ from dashboard.queries.now import objects, parse_json, urls
 
 KINDS = (
     "attack",
+    "coordinated",
     "spike",
     "cascade",
     "validator_first",
@@ -41,7 +42,8 @@ def alert_feed(
     limit: int = 100,
     alert_id: str | None = None,
 ) -> pd.DataFrame:
-    """Matching alerts, newest first, with the latest action's actor and time.
+    """Matching alerts, latest activity first (an alert that updates is one row, its latest
+    version), with the latest action's actor and time.
 
     ``subjects=None`` means every subject and channel; ``handled=None`` both states;
     ``alert_id`` keeps that one alert only (the link in a delivered alert message).
@@ -52,6 +54,7 @@ def alert_feed(
                a.severity AS severity, a.title AS title, a.at AS at,
                a.explanation AS explanation, a.example_urls AS example_urls,
                a.created_at AS created_at, a.handled AS handled,
+               a.revision AS revision, a.last_at AS last_at,
                x.actor AS actor, x.acted_at AS acted_at
         FROM buzz.alerts_current AS a
         LEFT JOIN (
@@ -62,7 +65,7 @@ def alert_feed(
           AND ({all_subjects:Bool} OR a.subject IN {subjects:Array(String)})
           AND ({any_state:Bool} OR a.handled = {handled:UInt8})
           AND ({any_id:Bool} OR a.alert_id = {alert_id:String})
-        ORDER BY a.at DESC, a.created_at DESC, a.alert_id
+        ORDER BY a.last_at DESC, a.created_at DESC, a.alert_id
         LIMIT {limit:UInt32}
         """,
         parameters={
@@ -77,7 +80,7 @@ def alert_feed(
         },
         settings={"join_use_nulls": 1},
     )
-    df = utc_columns(df, "at", "created_at", "acted_at")
+    df = utc_columns(df, "at", "last_at", "created_at", "acted_at")
     if not df.empty:
         df["explanation"] = objects(df["explanation"], parse_json)
         df["example_urls"] = objects(df["example_urls"], urls)

@@ -132,7 +132,10 @@ def thread_subject(posts: Sequence[ThreadPost], matcher: SubjectMatcher) -> str:
 def golden(m: ThreadMetrics, campaign: Campaign) -> bool:
     t = campaign.thresholds
     return is_golden_thread(
-        m, min_quality=t.golden_min_quality, min_transactions=t.golden_min_transactions
+        m,
+        min_quality=t.golden_min_quality,
+        min_transactions=t.golden_min_transactions,
+        min_back_and_forth=t.golden_min_back_and_forth,
     )
 
 
@@ -172,13 +175,20 @@ def thread_alerts(
     campaign: Campaign,
     now: datetime,
 ) -> list[Alert]:
-    """Golden thread and unanswered questions of one thread (pure)."""
+    """Golden thread and unanswered opening question of one thread (pure).
+
+    Only the question a thread was opened with alerts: someone came to ask and nobody answered.
+    Questions asked inside a running exchange are the participants' to answer (they stay in
+    ``buzz.thread_scores`` and on the Conversations page).
+    """
     out = []
+    first = opening_post(posts)
     if golden(m, campaign):
-        first = opening_post(posts)
         out.append(golden_thread_alert(thread_id, subject, m, first.occurred_at, first.url))
     after = timedelta(minutes=campaign.thresholds.unanswered_question_minutes)
     for q in unanswered_questions(m, now, after=after, until=UNANSWERED_UNTIL):
+        if q.post_id != first.post_id:
+            continue
         # The alert's time is when the question became overdue: stable under replay.
         out.append(unanswered_question_alert(q, subject, thread_id, q.asked_at + after))
     return out

@@ -7,7 +7,7 @@ The baseline (normal level by hour of day) lives in ``baseline``; the "why" of a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -173,3 +173,30 @@ def assess_rows(
         out.append(Assessment(row, expected, anomaly_score(row.mentions, expected), spike))
         state.update(row.subject_id, row.minute, float(row.mentions))
     return out
+
+
+def fold_spikes(
+    spikes: Sequence[Spike], shared: Mapping[tuple[str, str], int], share: float = 0.5
+) -> dict[str, str]:
+    """Spikes of one minute that are another's story: follower subject -> leading subject.
+
+    One story often lifts several subjects at once (an attack on the candidate that names an
+    issue): posts naming both count for both. A spike whose excess over normal is at least
+    ``share`` made of posts that also name a larger spike of the same minute (attacks lead,
+    then the larger excess) is folded into it, so staff get one alert for one story.
+    ``shared[(a, b)]`` is the number of that minute's posts naming both a and b.
+    """
+    order = sorted(spikes, key=lambda s: (not s.attack, -(s.mentions - s.expected), s.subject_id))
+    leaders: list[Spike] = []
+    folded: dict[str, str] = {}
+    for s in order:
+        excess = s.mentions - s.expected
+        lead = next(
+            (x for x in leaders if shared.get((s.subject_id, x.subject_id), 0) >= share * excess),
+            None,
+        )
+        if lead is None:
+            leaders.append(s)
+        else:
+            folded[s.subject_id] = lead.subject_id
+    return folded

@@ -216,10 +216,19 @@ def thread_quality(
 
 
 def is_golden_thread(
-    m: ThreadMetrics, *, min_quality: float = 0.5, min_transactions: int = 3
+    m: ThreadMetrics,
+    *,
+    min_quality: float = 0.5,
+    min_transactions: int = 3,
+    min_back_and_forth: int = 0,
 ) -> bool:
-    """A thread worth joining: good overall and with real exchanges in it."""
-    return m.quality >= min_quality and m.transactions >= min_transactions
+    """A thread worth joining: good overall, with real exchanges in it, and (when asked) two
+    people answering each other at least ``min_back_and_forth`` turns."""
+    return (
+        m.quality >= min_quality
+        and m.transactions >= min_transactions
+        and m.back_and_forth >= min_back_and_forth
+    )
 
 
 def unanswered_questions(

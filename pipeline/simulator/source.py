@@ -43,7 +43,7 @@ class DemoConfig(StreamingConfig):
     signups_share: float = Field(0.04, ge=0)
     spikes: bool = Field(True, description="Script an attack story now and then")
     first_spike_after: float = Field(75.0, ge=0, description="Seconds before the first attack")
-    spike_every: float = Field(600.0, ge=0, description="Seconds between attacks (0: only one)")
+    spike_every: float = Field(1800.0, ge=0, description="Seconds between attacks (0: only one)")
     spike_seconds: float = Field(90.0, gt=0, description="How long an attack burst lasts")
     spike_multiplier: float = Field(2.0, ge=0, description="Extra rate at an attack's peak")
     authors: int = Field(600, ge=20, le=100_000, description="Size of the simulated population")

@@ -42,7 +42,7 @@ class SimParams:
     signups_share: float = 0.1
     spikes: bool = True
     first_spike_after: float = 75.0
-    spike_every: float = 600.0
+    spike_every: float = 1800.0
     spike_seconds: float = 90.0
     spike_multiplier: float = 2.0
     authors: int = 600

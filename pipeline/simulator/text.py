@@ -192,26 +192,63 @@ STORIES = (
 STORY_ORIGIN = "BREAKING: {claim}. Full story: {story_link} #{story_tag}"
 ATTACK = {
     "critical": (
-        "Wow. {claim}. Terrible. #{story_tag} {story_link}",
-        "So {cand} wants our trust on {term} after THIS? Disgusting. #{story_tag}",
-        "{cand} needs to answer for this today. No more dodging, this is a disgrace. #{story_tag}",
-        "Not surprised honestly. Same corrupt politics as always. #{story_tag}",
+        "{cand} wants our trust on {term} after THIS? Disgusting. #{story_tag}",
+        "{cand} needs to answer for this today. No more dodging. #{story_tag}",
+        "Same corrupt politics as always. #{story_tag}",
         "If this is true {cand} should drop out. Shameful. #{story_tag} {story_link}",
-        "Everyone who defended {cand_last} owes us an apology. What a disgrace. #{story_tag}",
+        "Everyone who defended {cand_last} owes us an apology. #{story_tag}",
         "Can't believe I almost voted for {cand}. What a fraud. #{story_tag}",
+        "This is disgusting and {cand_last} knows it. #{story_tag}",
+        "{cand_last} talked about {term} for a year and this is who they are? Shameful.",
+        "Read the #{story_tag} piece. Corrupt, plain and simple. {story_link}",
+        "My neighbours all backed {cand_last}. Not anymore. #{story_tag}",
+        "A disgrace. {cand} owes this district an explanation. #{story_tag}",
+        "So much for clean politics, {cand}. #{story_tag}",
     ),
     "question": (
-        "Is this real?? {claim} {story_link}",
+        "Is this real?? {story_link}",
         "Anyone have a source on the #{story_tag} thing besides that one site?",
         "Has the {cand_last} campaign responded to #{story_tag} yet?",
+        "Wait, is the #{story_tag} story confirmed by anyone else?",
+        "Does {cand} plan to say anything about #{story_tag}?",
     ),
     "supportive": (
-        "The #{story_tag} story comes from a site that launched last month. Read past the "
-        "headline before you share. {cand_tag}",
-        "Zero named sources, zero documents. #{story_tag} is a smear and it's working. Stop "
-        "spreading it.",
+        "The #{story_tag} site launched last month. Read past the headline. {cand_tag}",
+        "Zero named sources, zero documents. #{story_tag} is a smear.",
+        "I know {cand_last}. This #{story_tag} thing is nonsense.",
+        "Funny how #{story_tag} drops the week before the debate. {cand_tag}",
+        "Still with {cand_last}. Show me a real source first. #{story_tag}",
+        "Not one document in the #{story_tag} piece. Stop sharing it.",
     ),
 }
+# People piling on write in their own words: a template's core with an opener and a closer of
+# their own, so two angry posts rarely read near-identical (coordinated ones do, below).
+ATTACK_OPENERS = (
+    "Wow.", "Ok so", "Just saw this.", "Unbelievable.", "Seriously?", "Well well.", "Yikes.",
+    "Huh, okay.", "Hold on.", "Reading this now.", "My god.", "So apparently", "Great, just great.",
+    "Not again.", "Oh come on.", "Here we go.", "Called it.", "Ugh.", "Honestly?", "Sigh.",
+    "I can't even.", "Morning everyone.", "Wake up people:", "Breaking my heart.", "Lol what.",
+    "Big if true.", "Friends,", "Well then.", "Real talk:", "Story time:",
+)  # fmt: skip
+ATTACK_CLOSERS = (
+    "Sad.", "Unreal.", "Just wow.", "Do better.", "Pass it on.", "Wake up.", "I'm done.",
+    "Unacceptable.", "Gross.", "Vote accordingly.", "Not ok.", "Ridiculous.", "Smh.",
+    "Of course.", "Typical.", "Every single time.", "Embarrassing.", "Count me out.",
+    "What a week.", "Noted for November.", "Thread below.", "Can't make this up.", "Yikes.",
+    "Rethinking my vote.", "Absolutely not.", "Enough.", "So tired of this.", "Shame.",
+    "Big mistake.", "Unbelievable, really.",
+)  # fmt: skip
+# A coordinated burst: one talking point pasted by a ring of new accounts within minutes, with
+# the small edits such rings make so exact-duplicate filters miss them.
+TALKING_POINTS = (
+    "{cand} lied to every family in this district. The #{story_tag} emails prove it. "
+    "{cand_last} must resign before election day.",
+    "We the voters demand that {cand} step aside now. #{story_tag} shows who {cand_last} "
+    "really works for, and it is not us.",
+    "Share before it gets buried: {cand} was caught and the #{story_tag} files are real. "
+    "Do not let {cand_last} near the senate.",
+)
+TALKING_POINT_EDITS = ("", "", "!!", " RT if you agree.", " 🇺🇸", " Retweet!", " #Resign")
 
 # --- forum threads -------------------------------------------------------------------------------
 THREAD_TITLES = {
