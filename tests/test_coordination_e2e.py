@@ -83,7 +83,7 @@ def test_only_the_ring_is_flagged_as_coordinated(stack: Stack) -> None:
     worker = stack.start_worker("worker")
     stack.send(MENTIONS, [*talk, *burst])
     deadline = time.monotonic() + 180
-    closed = RING_AT + timedelta(minutes=2)
+    closed = floor_minute(RING_AT + timedelta(minutes=2))  # the ring's last minute
     while time.monotonic() < deadline:
         got = stack.rows(
             "SELECT max(through) FROM buzz.stream_progress FINAL WHERE job = 'minutes'"
