@@ -176,9 +176,6 @@ class RouteDelivery:
         rows = await self.ctx.reader.aquery(NEW_ALERTS_SQL, {"since": utc_literal(since)})
         versions = [stored_alert(v) for v in rows]  # every version, oldest first
         fresh = [a for a in versions if (a.alert_id, a.kind, a.severity) not in self.known]
-        for a in versions:
-            key = (a.alert_id, a.kind, a.severity)
-            self.known[key] = max(self.known.get(key, a.created_at), a.created_at)
         # The record, not memory, says what this route was ever planned to get of each alert
         # (after a restart, or from another worker).
         had = await self.ledger.planned(
@@ -197,6 +194,9 @@ class RouteDelivery:
             levels.append((level, now))
         await self.ledger.record(planned, "queued")  # before the cursor moves past them
         self.pending += planned
+        for a in versions:  # judged (only now: a failed read above leaves them to the next pass)
+            key = (a.alert_id, a.kind, a.severity)
+            self.known[key] = max(self.known.get(key, a.created_at), a.created_at)
         newest = max((a.created_at for a in versions), default=self.cursor)
         if newest > self.cursor:
             self.cursor = newest
