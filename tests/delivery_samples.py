@@ -8,6 +8,7 @@ from pipeline.delivery.ledger import stored_alert
 from pipeline.delivery.message import StoredAlert
 from pipeline.scoring.alerts import Alert, signup_surge_alert, spike_alert, validator_first_alert
 from pipeline.scoring.buzz import Spike
+from pipeline.scoring.episodes import EpisodeBook
 from pipeline.scoring.explain import Driver, ExamplePost, SpikeExplanation
 from pipeline.stream.alerts import alert_row
 
@@ -35,6 +36,22 @@ def attack(minute: datetime = T0, n: int = 12) -> Alert:
 def spike_on(subject: str, minute: datetime = T0) -> Alert:
     spike = Spike(subject, "issue", minute, 9, 2.0, 4.0, 0.1, False)
     return spike_alert(spike, None, subject)
+
+
+def story(start: datetime, minutes: list[tuple[int, float, bool]]) -> list[Alert]:
+    """The versions of one spike episode on kim, a minute apart: (mentions, z, hostile) each.
+
+    Built as the minute job builds them (``EpisodeBook``): one alert id; z >= 6 makes a spike a
+    warning, a hostile minute turns the episode into an attack (critical).
+    """
+    book, out = EpisodeBook(), []
+    for k, (n, z, hostile) in enumerate(minutes):
+        minute = start + timedelta(minutes=k)
+        ep = book.advance("attack" if hostile else "spike", "kim", minute, n, z)
+        assert ep is not None
+        spike = Spike("kim", "candidate", minute, n, 2.0, z, 0.83 if hostile else 0.1, hostile)
+        out.append(spike_alert(spike, None, "Jordan Kim", ep))
+    return out
 
 
 def validator_post(post: str, subject: str = "transit", at: datetime = T0) -> Alert:

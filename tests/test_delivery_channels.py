@@ -22,7 +22,7 @@ from pipeline.delivery.message import Message
 from pipeline.delivery.routes import EmailRoute
 from pipeline.netutil import free_port
 from tests.delivery_receivers import SECRET, SmtpReceiver, http_receiver
-from tests.delivery_samples import HOSTILE, attack, stored, surge, validator_post
+from tests.delivery_samples import HOSTILE, T0, attack, stored, story, surge, validator_post
 
 NAMES = {"kim": "Jordan Kim"}
 DASH = "https://buzz.example.org"
@@ -235,3 +235,22 @@ def test_a_long_digest_lists_twenty_and_counts_the_rest_but_the_webhook_gets_all
     assert len(blocks) == 2 + 20 + 1 and "5 more" in blocks[-1]["text"]["text"]
     assert len(message.payload()["data"]["alerts"]) == 25
     assert message.subject_line() == "Campaign buzz digest: 25 alerts (25 new validator)"
+
+
+def test_an_escalation_says_what_it_was_in_every_format() -> None:
+    spike, turned = (stored(a) for a in story(T0, [(12, 7.1, False), (30, 12.0, True)]))
+    was = {(turned.alert_id, "attack", "critical"): ("spike", "warning")}
+    m = Message([turned], False, "press", DASH, NAMES, escalated=was)
+    line = "Escalated from spike (warning) to attack (critical): an update of an earlier alert"
+    assert m.subject_line().startswith("[CRITICAL] Escalated: Attack · Jordan Kim: Possible")
+    assert m.text().splitlines()[0] == line
+    assert line in m.html()
+    fallback, blocks = m.slack()
+    assert fallback.startswith("Escalated: Attack")
+    assert blocks[0]["text"]["text"].startswith("Escalated: Attack")
+    assert line in blocks[1]["text"]["text"]
+    plain = Message([spike], False, "press", DASH, NAMES, escalated=was)  # not the escalation
+    assert "Escalated" not in plain.text() + plain.subject_line()
+    assert plain.payload()["data"]["escalated_from"] is None
+    both = Message([spike, turned], True, "press", DASH, NAMES, escalated=was).text()
+    assert "- Spike · Jordan Kim" in both and "- Escalated: Attack · Jordan Kim" in both

@@ -33,7 +33,7 @@ from pipeline.stream.writer import WarehouseWriter
 from pipeline.tables import ALERTS
 from pipeline.warehouse.client import get_client
 from tests.delivery_receivers import SECRET, HttpReceiver, SmtpReceiver, http_receiver
-from tests.delivery_samples import attack, spike_on, surge, validator_post
+from tests.delivery_samples import attack, spike_on, story, surge, validator_post
 
 DASH = "https://buzz.example.org"
 FAST = RetryPolicy(initial=0.2, maximum=1.0, max_attempts=3)
@@ -326,3 +326,121 @@ def test_no_secret_in_any_log_line_or_recorded_error(
     for secret in (SLACK_TOKEN, "sMtP-pAsS-99", SECRET):
         assert secret not in logged
         assert secret not in recorded
+
+
+def deliveries(h: Harness, route: str) -> list[tuple[Any, ...]]:
+    """The route's deliveries as the Health page reads them: one row each."""
+    rows = h.client.query(
+        "SELECT alert_id, kind, severity, status FROM buzz.alert_delivery_status"
+        " WHERE route = {r:String} ORDER BY queued_at",
+        parameters={"r": route},
+    ).result_rows
+    return [tuple(r) for r in rows]
+
+
+def test_an_escalation_is_delivered_once_more_and_plain_updates_never(
+    h: Harness, hook: HttpReceiver
+) -> None:
+    with http_receiver(SECRET) as attacks_only:
+        routes = [webhook("esc-all", hook), webhook("esc-attacks", attacks_only, kinds=["attack"])]
+        jobs = [h.job(r, SIGNING) for r in routes]
+        for j in jobs:
+            asyncio.run(j.load())
+        spike, more, turned, still = story(
+            NOW + timedelta(hours=9),
+            [(12, 7.1, False), (14, 8.0, False), (30, 12.0, True), (40, 15.0, True)],
+        )
+        assert {a.alert_id for a in (spike, more, turned, still)} == {spike.alert_id}
+        assert (spike.kind, spike.severity, turned.kind, turned.severity) == (
+            "spike", "warning", "attack", "critical",
+        )  # fmt: skip
+
+        def step(*alerts: Alert) -> None:
+            h.publish(*alerts)
+            for j in jobs:
+                run(j)
+
+        step(spike)
+        step(more)  # counts grew: the same spike, not news
+        assert kinds_got(hook) == ["spike"] and attacks_only.got == []
+        step(turned)
+        assert kinds_got(hook) == ["spike", "attack"]
+        assert kinds_got(attacks_only) == ["attack"]  # the attack version of an alert it skipped
+        step(still)
+        h.replay(turned)
+        h.replay(spike)
+        for j in jobs:
+            run(j)
+        # A restart: the next worker reads the record, not memory.
+        jobs = [h.job(r, SIGNING) for r in routes]
+        for j in jobs:
+            asyncio.run(j.load())
+            run(j)
+            run(j, datetime.now(UTC) + timedelta(hours=1))
+        h.replay(still)
+        for j in jobs:
+            run(j)
+    assert kinds_got(hook) == ["spike", "attack"] and kinds_got(attacks_only) == ["attack"]
+
+    first, second = (g.json()["data"] for g in hook.got)
+    assert first["escalated_from"] is None and not first["text"].startswith("Escalated")
+    assert second["escalated_from"] == {"kind": "spike", "severity": "warning"}
+    assert second["text"].startswith("Escalated: Attack · Jordan Kim: Possible attack")
+    assert second["alert_id"] == first["alert_id"] == spike.alert_id
+    ids = [g.headers["webhook-id"] for g in hook.got]
+    assert len(set(ids)) == 2  # receivers de-duplicate on it: an escalation is a new message
+    only = attacks_only.got[0].json()["data"]
+    assert only["escalated_from"] is None  # that route never heard of the spike
+    assert deliveries(h, "esc-all") == [
+        (spike.alert_id, "spike", "warning", "sent"),
+        (spike.alert_id, "attack", "critical", "sent"),
+    ]
+    assert deliveries(h, "esc-attacks") == [(spike.alert_id, "attack", "critical", "sent")]
+
+
+def test_a_rising_severity_is_sent_again_and_says_so(h: Harness, hook: HttpReceiver) -> None:
+    job = h.job(webhook("esc-severity", hook), SIGNING)
+    asyncio.run(job.load())
+    info, warning = story(NOW + timedelta(hours=10), [(9, 4.0, False), (11, 7.5, False)])
+    assert (info.severity, warning.severity) == ("info", "warning")
+    h.publish(info)
+    h.publish(warning)  # both versions seen by one pass: each is judged
+    run(job)
+    assert [g.json()["data"]["severity"] for g in hook.got] == ["info", "warning"]
+    second = hook.got[1].json()["data"]
+    assert second["escalated_from"] == {"kind": "spike", "severity": "info"}
+    assert second["text"].startswith("Escalated: Spike · Jordan Kim")
+
+
+def test_a_worker_that_died_mid_send_of_an_escalation_never_sends_it_again(
+    h: Harness, hook: HttpReceiver
+) -> None:
+    first = h.job(webhook("esc-crash", hook), SIGNING)
+    asyncio.run(first.load())
+    spike, turned = story(NOW + timedelta(hours=11), [(12, 7.1, False), (30, 12.0, True)])
+    h.publish(spike)
+    run(first)
+    h.publish(turned)
+    hook.hang = 1
+
+    async def die_mid_send() -> None:
+        task = asyncio.create_task(first.run_once())
+        for _ in range(500):  # the escalation reaches the receiver, which holds it
+            if hook.arrivals == 2:
+                break
+            await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(die_mid_send())
+    assert hook.arrivals == 2
+    second = h.job(webhook("esc-crash", hook), SIGNING)
+    asyncio.run(second.load())
+    h.replay(turned)
+    assert run(second) == []
+    assert hook.arrivals == 2
+    assert deliveries(h, "esc-crash") == [
+        (spike.alert_id, "spike", "warning", "sent"),
+        (spike.alert_id, "attack", "critical", "unknown"),
+    ]

@@ -1,6 +1,7 @@
 """Alert delivery, for the Health page: how each route is doing, and what failed and why.
 
-Read from ``buzz.alert_delivery_status`` (each alert and route once, with its latest state). A
+Read from ``buzz.alert_delivery_status`` (each delivery once, with its latest state: an alert to
+a route at one kind and severity, so an escalation of an alert counts as a delivery of its own). A
 warehouse migrated before the table existed (0021) has no deliveries yet: the functions return
 None and the page says so.
 """

@@ -2,8 +2,10 @@
 
 Plain functions from stored alerts to a Slack Block Kit message, an email (plain text and HTML)
 and a webhook payload. Every message carries the alert's title, the numbers behind it in words,
-example posts and a link to the alert on the dashboard. Text from the world (posts, names) is
-escaped for each format, so a post cannot add links or markup to a message.
+example posts and a link to the alert on the dashboard; an escalation (a later version of an
+alert the route heard of at another kind or a lower severity) says so first. Text from the
+world (posts, names) is escaped for each format, so a post cannot add links or markup to a
+message.
 """
 
 from __future__ import annotations
@@ -74,6 +76,18 @@ class Example:
     text: str
     author: str
     url: str
+
+
+def _level(kind: str, severity: str) -> str:
+    return f"{KIND_LABELS.get(kind, kind.replace('_', ' ')).lower()} ({severity})"
+
+
+def escalation_line(was: tuple[str, str], a: StoredAlert) -> str:
+    """What an escalation says first: it is an update of an alert the route heard of."""
+    return (
+        f"Escalated from {_level(*was)} to {_level(a.kind, a.severity)}:"
+        " an update of an earlier alert"
+    )
 
 
 def _d(value: Any) -> dict[str, Any]:
@@ -180,11 +194,19 @@ class Message:
     dashboard: str
     names: Mapping[str, str] = field(default_factory=dict)  # subject id -> name staff know
     timezone: str = "UTC"
+    # Escalations: (alert id, kind, severity) of an alert -> the (kind, severity) it was before.
+    escalated: Mapping[tuple[str, str, str], tuple[str, str]] = field(default_factory=dict)
 
     # ---- shared pieces ---------------------------------------------------------------
     def _label(self, a: StoredAlert) -> str:
         kind = KIND_LABELS.get(a.kind, a.kind.replace("_", " ").capitalize())
         return f"{kind} · {self.names.get(a.subject, a.subject)}"
+
+    def _was(self, a: StoredAlert) -> tuple[str, str] | None:
+        return self.escalated.get((a.alert_id, a.kind, a.severity))
+
+    def _mark(self, a: StoredAlert) -> str:
+        return "Escalated: " if self._was(a) else ""
 
     def _when(self, at: datetime) -> str:
         local = at.astimezone(ZoneInfo(self.timezone))
@@ -193,7 +215,7 @@ class Message:
     def subject_line(self) -> str:
         if not self.digest:
             a = self.alerts[0]
-            return f"[{a.severity.upper()}] {self._label(a)}: {a.title}"[:200]
+            return f"[{a.severity.upper()}] {self._mark(a)}{self._label(a)}: {a.title}"[:200]
         counts = Counter(KIND_LABELS.get(a.kind, a.kind).lower() for a in self.alerts)
         what = ", ".join(f"{n} {k}" for k, n in counts.most_common())
         return f"Campaign buzz digest: {len(self.alerts)} alerts ({what})"[:200]
@@ -206,7 +228,9 @@ class Message:
     def text(self) -> str:
         if not self.digest:
             a = self.alerts[0]
-            lines = [self._label(a), a.title, f"When: {self._when(a.at)}", ""]
+            was = self._was(a)
+            lines = [escalation_line(was, a)] if was else []
+            lines += [self._label(a), a.title, f"When: {self._when(a.at)}", ""]
             lines += summary_lines(a)
             exs = examples(a)
             if exs:
@@ -221,7 +245,7 @@ class Message:
         lines = [self.subject_line(), ""]
         for a in shown:
             lines += [
-                f"- {self._label(a)} ({self._when(a.at)}): {a.title}",
+                f"- {self._mark(a)}{self._label(a)} ({self._when(a.at)}): {a.title}",
                 f"  {alert_link(self.dashboard, a.alert_id)}",
             ]
         if more:
@@ -232,7 +256,9 @@ class Message:
         esc = html.escape
         if not self.digest:
             a = self.alerts[0]
-            parts = [
+            was = self._was(a)
+            parts = [f"<p><strong>{esc(escalation_line(was, a))}</strong></p>"] if was else []
+            parts += [
                 f"<p><strong>{esc(self._label(a))}</strong> &middot; {esc(self._when(a.at))}</p>",
                 f"<h2>{esc(a.title)}</h2>",
                 *(f"<p>{esc(line)}</p>" for line in summary_lines(a)),
@@ -250,7 +276,8 @@ class Message:
             return "<html><body>" + "".join(parts) + "</body></html>"
         shown, more = self._listed()
         items = "".join(
-            f"<li><strong>{esc(self._label(a))}</strong> ({esc(self._when(a.at))}): "
+            f"<li><strong>{esc(self._mark(a) + self._label(a))}</strong>"
+            f" ({esc(self._when(a.at))}): "
             f'<a href="{esc(alert_link(self.dashboard, a.alert_id))}">{esc(a.title)}</a></li>'
             for a in shown
         )
@@ -269,10 +296,16 @@ class Message:
         """(fallback text for notifications, blocks)."""
         if not self.digest:
             a = self.alerts[0]
+            was = self._was(a)
+            head = (self._mark(a) + self._label(a))[:150]
             blocks: list[dict[str, Any]] = [
-                {"type": "header", "text": {"type": "plain_text", "text": self._label(a)[:150]}},
-                _section(f"*{_slack(a.title)}*\n{a.severity} · {_slack(self._when(a.at))}"),
+                {"type": "header", "text": {"type": "plain_text", "text": head}},
             ]
+            if was:
+                blocks.append(_section(f"*{_slack(escalation_line(was, a))}*"))
+            blocks.append(
+                _section(f"*{_slack(a.title)}*\n{a.severity} · {_slack(self._when(a.at))}")
+            )
             lines = summary_lines(a)
             if lines:
                 blocks.append(_section("\n".join(_slack(x) for x in lines)))
@@ -282,7 +315,7 @@ class Message:
                 blocks.append(_section(f"{quote}<{_slack_url(ex.url)}|{_slack(ex.url)[:80]}>"))
             link = _slack_url(alert_link(self.dashboard, a.alert_id))
             blocks.append(_section(f"<{link}|Open on the dashboard>"))
-            return f"{self._label(a)}: {a.title}"[:300], blocks
+            return f"{self._mark(a)}{self._label(a)}: {a.title}"[:300], blocks
         shown, more = self._listed()
         blocks = [
             {"type": "header", "text": {"type": "plain_text", "text": "Campaign buzz digest"}},
@@ -292,7 +325,7 @@ class Message:
             link = _slack_url(alert_link(self.dashboard, a.alert_id))
             blocks.append(
                 _section(
-                    f"*{_slack(self._label(a))}* ({_slack(self._when(a.at))})\n"
+                    f"*{_slack(self._mark(a) + self._label(a))}* ({_slack(self._when(a.at))})\n"
                     f"<{link}|{_slack(a.title)[:200]}>"
                 )
             )
@@ -302,16 +335,23 @@ class Message:
         return self.subject_line(), blocks
 
     # ---- webhook (Standard Webhooks payload) ---------------------------------------------
+    def _data(self, a: StoredAlert) -> dict[str, Any]:
+        was = self._was(a)
+        return {
+            **a.to_dict(),
+            "escalated_from": {"kind": was[0], "severity": was[1]} if was else None,
+            "url": alert_link(self.dashboard, a.alert_id),
+        }
+
     def payload(self, now: datetime | None = None) -> dict[str, Any]:
         stamp = (now or datetime.now(UTC)).isoformat()
         if not self.digest:
             a = self.alerts[0]
             data = {
-                **a.to_dict(),
+                **self._data(a),
                 "route": self.route,
-                "text": f"{self._label(a)}: {a.title}",
+                "text": f"{self._mark(a)}{self._label(a)}: {a.title}",
                 "summary": summary_lines(a),
-                "url": alert_link(self.dashboard, a.alert_id),
             }
             return {"type": "alert", "timestamp": stamp, "data": data}
         return {
@@ -321,9 +361,6 @@ class Message:
                 "route": self.route,
                 "text": self.subject_line(),
                 "url": alerts_link(self.dashboard),
-                "alerts": [
-                    {**a.to_dict(), "url": alert_link(self.dashboard, a.alert_id)}
-                    for a in self.alerts
-                ],
+                "alerts": [self._data(a) for a in self.alerts],
             },
         }

@@ -7,8 +7,11 @@ Each pass of a route's job:
    ``deliver-start:<route>``) that the route's filters take are recorded as ``queued``: urgent
    ones to go out at once (mode ``now``), opportunities (and urgent alerts held by quiet hours)
    for the digest. A route that has never run starts from the moment it first runs: adding a
-   route does not send the campaign's history. An alert id the route has a record of is never
-   planned again (a replay, or the same alert written again).
+   route does not send the campaign's history. Every version of an alert is judged by the
+   route's filters; a version is planned only when it **escalates** what the route has a record
+   of for that alert: a kind it was not delivered at (a spike that turned into an attack), or a
+   higher severity. So an update at the same kind and severity, a replay, or the same alert
+   written again is never planned again, and an escalation is a delivery of its own.
 2. **sends urgent alerts**, oldest first, each recorded ``sending`` before it goes out and
    ``sent``, ``failed`` or ``unknown`` after (``pipeline.delivery.ledger``: at most once).
 3. **sends the digest** when one is due: at the first pass of each ``digest_minutes`` slot of
@@ -36,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import SecretStr
 
 from pipeline.delivery.channels import Channel, SendFailed, build_channel
-from pipeline.delivery.ledger import ALERT_COLUMNS, Delivery, Ledger, stored_alert
+from pipeline.delivery.ledger import ALERT_COLUMNS, Delivery, Ledger, Level, covers, stored_alert
 from pipeline.delivery.message import Message
 from pipeline.delivery.routes import RouteBase
 from pipeline.jobs.base import JobContext
@@ -69,9 +72,11 @@ class RetryPolicy:
     max_attempts: int = 20  # about 2 h 10 min of a receiver being down
 
 
-def delivery_id(route: str, alert_id: str) -> str:
-    """The same for every attempt at one delivery (the webhook-id receivers may de-duplicate on)."""
-    return "msg_" + hashlib.sha256(f"{route}\n{alert_id}".encode()).hexdigest()[:32]
+def delivery_id(route: str, alert_id: str, kind: str, severity: str) -> str:
+    """The same for every attempt at one delivery (the webhook-id receivers may de-duplicate on),
+    and different for each escalation of the alert."""
+    key = f"{route}\n{alert_id}\n{kind}\n{severity}"
+    return "msg_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def slot_start(at: datetime, minutes: int) -> datetime:
@@ -100,7 +105,9 @@ class RouteDelivery:
         self.timezone = route.quiet_hours.timezone if route.quiet_hours else "UTC"
         self.ledger = Ledger(ctx.reader, ctx.writer, route.name, channel.kind, worker_name())
         self.cursor = self.start = datetime(1970, 1, 1, tzinfo=UTC)
-        self.known: dict[str, datetime] = {}
+        # (alert id, kind, severity) already judged -> created_at: a later version at the same
+        # kind and severity is judged the same (the filters see nothing else), so is skipped.
+        self.known: dict[tuple[str, str, str], datetime] = {}
         self.pending: list[Delivery] = []
         self.last_digest: datetime | None = None
         self.paused_until: datetime | None = None
@@ -119,7 +126,7 @@ class RouteDelivery:
         self.start, self.cursor = start, cursor
         await self._save_cursor()
         state = await self.ledger.load(now)
-        self.known, self.pending = state.known, state.pending
+        self.known, self.pending = {}, state.pending
         self.last_digest, self.paused_until = state.last_digest, None
         if state.in_flight:
             await self.ledger.record(
@@ -167,26 +174,35 @@ class RouteDelivery:
     async def _plan(self, now: datetime) -> None:
         since = max(self.cursor - LOOKBACK, self.start)
         rows = await self.ctx.reader.aquery(NEW_ALERTS_SQL, {"since": utc_literal(since)})
-        wanted: dict[str, Delivery] = {}
-        for values in rows:
-            a = stored_alert(values)
-            if a.alert_id in self.known:
+        versions = [stored_alert(v) for v in rows]  # every version, oldest first
+        fresh = [a for a in versions if (a.alert_id, a.kind, a.severity) not in self.known]
+        # The record, not memory, says what this route was ever planned to get of each alert
+        # (after a restart, or from another worker).
+        had = await self.ledger.planned(
+            list({a.alert_id for a in fresh if self.route.wants(a.kind, a.severity, a.subject)})
+        )
+        planned: list[Delivery] = []
+        for a in fresh:
+            if not self.route.wants(a.kind, a.severity, a.subject):
                 continue
-            self.known[a.alert_id] = a.created_at
-            if self.route.wants(a.kind, a.severity, a.subject):
-                wanted[a.alert_id] = Delivery(a, self._mode(a.kind, a.severity, now), now)
-        # An alert written again later (a replay, an update of the same alert) is not new: the
-        # record, not memory, says whether this route ever had it.
-        seen = await self.ledger.planned(list(wanted))
-        planned = [d for i, d in wanted.items() if i not in seen]
+            levels = had.setdefault(a.alert_id, [])
+            level: Level = (a.kind, a.severity)
+            if covers([lv for lv, _ in levels], level):
+                continue  # a plain update (or a replay) of what the route has
+            was = max(levels, key=lambda x: x[1])[0] if levels else None
+            planned.append(Delivery(a, self._mode(a.kind, a.severity, now), now, was=was))
+            levels.append((level, now))
         await self.ledger.record(planned, "queued")  # before the cursor moves past them
         self.pending += planned
-        newest = max((as_utc(v[8]) for v in rows), default=self.cursor)
+        for a in versions:  # judged (only now: a failed read above leaves them to the next pass)
+            key = (a.alert_id, a.kind, a.severity)
+            self.known[key] = max(self.known.get(key, a.created_at), a.created_at)
+        newest = max((a.created_at for a in versions), default=self.cursor)
         if newest > self.cursor:
             self.cursor = newest
             await self._save_cursor()
         horizon = self.cursor - 2 * LOOKBACK
-        self.known = {i: c for i, c in self.known.items() if c >= horizon}
+        self.known = {k: c for k, c in self.known.items() if c >= horizon}
 
     async def _send_now(self, now: datetime) -> list[tuple[str, str]]:
         done: list[tuple[str, str]] = []
@@ -196,15 +212,28 @@ class RouteDelivery:
             if not won:
                 self.pending.remove(d)
                 continue
-            message = Message(
-                [d.alert], False, self.route.name, self.dashboard, self.names, self.timezone
-            )
-            msg_id = delivery_id(self.route.name, d.alert.alert_id)
+            message = self._message([d], digest=False)
+            msg_id = delivery_id(self.route.name, *d.key)
             status = await self._send([d], message, msg_id, now)
             done.append((d.alert.alert_id, status))
             if self.paused_until is not None:
                 break
         return done
+
+    def _message(self, ds: Sequence[Delivery], digest: bool) -> Message:
+        return Message(
+            [d.alert for d in ds],
+            digest,
+            self.route.name,
+            self.dashboard,
+            self.names,
+            self.timezone,
+            escalated={
+                (d.alert.alert_id, d.alert.kind, d.alert.severity): d.was
+                for d in ds
+                if d.was is not None
+            },
+        )
 
     def _digest_due(self, now: datetime) -> list[Delivery]:
         if self.route.quiet(now):
@@ -224,7 +253,7 @@ class RouteDelivery:
             return []
         # Urgent alerts held by quiet hours first, then the opportunities, oldest first.
         waiting.sort(key=lambda d: (d.alert.kind in OPPORTUNITY, d.alert.created_at))
-        ids = "\n".join(d.alert.alert_id for d in waiting)
+        ids = "\n".join("/".join(d.key) for d in waiting)
         digest = (
             "digest_"
             + hashlib.sha256(f"{self.route.name}\n{now.isoformat()}\n{ids}".encode()).hexdigest()[
@@ -238,9 +267,7 @@ class RouteDelivery:
         if not won:
             return []
         self.last_digest = now
-        message = Message(
-            [d.alert for d in won], True, self.route.name, self.dashboard, self.names, self.timezone
-        )
+        message = self._message(won, digest=True)
         status = await self._send(won, message, digest, now, digest)
         return [(d.alert.alert_id, status) for d in won]
 
