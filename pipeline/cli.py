@@ -116,14 +116,36 @@ def up(
     raise typer.Exit(up_main(demo=demo, rate=rate))
 
 
-@app.command()
+# ``buzz bench`` runs the pipeline benchmark; ``buzz bench dashboard`` the dashboard's queries.
+bench_app = typer.Typer(invoke_without_command=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.callback()
 def bench(
+    ctx: typer.Context,
     events: Annotated[int, typer.Option("-n", "--events", help="Mentions to push")] = 50_000,
 ) -> None:
     """Benchmark broker -> worker -> warehouse and print throughput and latency."""
+    if ctx.invoked_subcommand is not None:
+        return
     from pipeline.bench import main as bench_main
 
     raise typer.Exit(bench_main(events))
+
+
+@bench_app.command("dashboard")
+def bench_dashboard(
+    mentions: Annotated[int, typer.Option(help="Mentions to seed")] = 10_000_000,
+    runs: Annotated[int, typer.Option(help="Timed runs of each query")] = 10,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Keep the seeded warehouse here and reuse it next time")
+    ] = None,
+) -> None:
+    """Seed a warehouse with N mentions and print p50/p95 of every dashboard page query."""
+    from pipeline.bench_dashboard.run import main as bench_dashboard_main
+
+    raise typer.Exit(bench_dashboard_main(mentions, runs, data_dir))
 
 
 @source_app.command("list")
