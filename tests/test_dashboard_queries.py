@@ -250,3 +250,45 @@ def test_attribution_is_the_join_of_every_target(client: Client) -> None:
 def test_last_closed_minute_is_the_final_one(client: Client) -> None:
     final = client.query("SELECT max(minute) FROM buzz.buzz_minutes FINAL").result_rows[0][0]
     assert now.last_closed_minute(client) == utc(final)
+
+
+def old_cascade(c: Client, root_id: str, max_depth: int = 10, max_nodes: int = 200) -> list[Any]:
+    """The walk as it was: FINAL with every default, through pandas."""
+    node_sql = (
+        "SELECT event_id, author_handle, author_audience, reshare_of, reply_to, occurred_at, url"
+        " FROM buzz.mentions FINAL"
+    )
+    root = c.query_df(
+        node_sql + " WHERE event_id = {root:String} LIMIT 1", parameters={"root": root_id}
+    )
+    nodes = [(root_id, None, str(root.iloc[0]["author_handle"]), 0)]
+    frontier = [root_id]
+    for depth in range(1, max_depth + 1):
+        if not frontier or len(nodes) >= max_nodes:
+            break
+        level = c.query_df(
+            node_sql + " WHERE reshare_of IN {ids:Array(String)} OR reply_to IN {ids:Array(String)}"
+            " ORDER BY occurred_at, event_id LIMIT {limit:UInt32}",
+            parameters={"ids": frontier, "limit": max_nodes - len(nodes) + 1},
+        )
+        ids, frontier = set(frontier), []
+        for _, row in level.iterrows():
+            parent = row["reshare_of"] if pd.notna(row["reshare_of"]) else row["reply_to"]
+            if parent in ids and len(nodes) < max_nodes:
+                nodes.append((str(row["event_id"]), str(parent), str(row["author_handle"]), depth))
+                frontier.append(str(row["event_id"]))
+    return nodes
+
+
+def test_cascades_are_the_full_walks(client: Client) -> None:
+    from dashboard.queries import validators
+
+    posts = validators.validator_posts(client, Window.now(WINDOWS["7d"].minutes, 1))
+    depths = set()
+    for root in list(posts["root_id"])[:5]:
+        new = validators.cascade(client, str(root))
+        assert [(n.event_id, n.parent_id, n.author, n.depth) for n in new.nodes] == old_cascade(
+            client, str(root)
+        )
+        depths |= {n.depth for n in new.nodes}
+    assert max(depths) >= 3  # the seed's cascades are more than a star

@@ -11,6 +11,7 @@ from dashboard.queries import sealed
 from dashboard.queries.base import TS, floor, table_exists, utc, utc_columns
 
 EPOCH = pd.Timestamp("1970-01-02", tz="UTC")
+NEWEST_WRITE_LOOKS = (60, 3600)  # seconds before the newest write
 # Which table holds what each topic carried, and the column saying when it was written. Ingest
 # time (when the worker wrote it), not event time: a backlog replayed today is today's load.
 TOPIC_TABLES = {
@@ -51,27 +52,29 @@ def freshness(client: Client) -> pd.DataFrame:
 
     ``total`` is ``count()`` of ``buzz.mentions FINAL``, summed from sealed minutes where they
     hold (``dashboard.queries.sealed``). The newest write is looked for among the rows written
-    in the hour before the newest row (a minmax index skips the rest): FINAL keeps the latest
-    version of a row, which can be older than a replayed copy written later, hence FINAL and
-    the fallback when nothing in that hour survives it. No FINAL for the newest post: FINAL
-    never drops every row of an (occurred_at, event_id), so the maximum is the same.
+    in the minute, then the hour, before the newest row (a minmax index skips the rest): FINAL
+    keeps the latest version of a row, which can be older than a replayed copy written later,
+    hence FINAL and the wider looks when nothing written then survives it. No FINAL for the
+    newest post: FINAL never drops every row of an (occurred_at, event_id), so the maximum is
+    the same.
     """
-    now = datetime.now(UTC)
-    total = sealed.mention_total(client, now)
+    total = sealed.mention_total(client, datetime.now(UTC))
     if total is None:
         return _freshness_raw(client)
-    df = client.query_df(
-        """
-        SELECT (SELECT max(sunk_at) FROM buzz.mentions FINAL
-                WHERE sunk_at >= (SELECT max(sunk_at) FROM buzz.mentions) - INTERVAL 1 HOUR)
-                   AS newest_written,
-               (SELECT max(occurred_at) FROM buzz.mentions) AS newest_posted
-        """
-    )
-    if total and utc(df["newest_written"]).iloc[0] <= EPOCH:
-        return _freshness_raw(client)
-    df.insert(0, "total", pd.Series([total], dtype="uint64"))
-    return utc_columns(df, "newest_written", "newest_posted")
+    for looking_back in NEWEST_WRITE_LOOKS:
+        df = client.query_df(
+            """
+            SELECT (SELECT max(sunk_at) FROM buzz.mentions FINAL
+                    WHERE sunk_at >= (SELECT max(sunk_at) FROM buzz.mentions)
+                                     - toIntervalSecond({back:UInt32})) AS newest_written,
+                   (SELECT max(occurred_at) FROM buzz.mentions) AS newest_posted
+            """,
+            parameters={"back": looking_back},
+        )
+        if not total or utc(df["newest_written"]).iloc[0] > EPOCH:
+            df.insert(0, "total", pd.Series([total], dtype="uint64"))
+            return utc_columns(df, "newest_written", "newest_posted")
+    return _freshness_raw(client)
 
 
 def _freshness_raw(client: Client) -> pd.DataFrame:

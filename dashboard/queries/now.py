@@ -127,15 +127,23 @@ def _merge_series(
 def headline(client: Client, subjects: Sequence[str], window: Window) -> pd.DataFrame:
     """One row: distinct ``mentions`` and ``authors`` in the window, ``previous`` before it.
 
-    Summed from sealed minutes where they hold (``dashboard.queries.sealed``), from the raw
-    table otherwise; both give the same numbers.
+    Over more than two hours, summed from sealed minutes where they hold
+    (``dashboard.queries.sealed``); from the raw table otherwise. Both give the same numbers.
     """
-    df = sealed.headline(client, subjects, window)
+    df = sealed.headline(client, subjects, window) if _long(window, window.previous_start) else None
     if df is None:
         return _headline_raw(client, subjects, window)
     if int(df["unsure"].iloc[0]):
         df["authors"] = _headline_raw(client, subjects, window)["authors"]
     return df.drop(columns="unsure")
+
+
+# Up to this much, the raw rows are fewer than what checking the sealed minutes reads.
+SHORT_SPAN = timedelta(hours=2)
+
+
+def _long(window: Window, since: datetime) -> bool:
+    return window.end - since > SHORT_SPAN
 
 
 def _headline_raw(client: Client, subjects: Sequence[str], window: Window) -> pd.DataFrame:
@@ -171,7 +179,11 @@ def top_hashtags(
     client: Client, subjects: Sequence[str], window: Window, limit: int = 5
 ) -> pd.DataFrame:
     """The window's most used hashtags (``hashtag``, ``mentions``), most used first."""
-    df = sealed.top_hashtags(client, subjects, window, limit)
+    df = (
+        sealed.top_hashtags(client, subjects, window, limit)
+        if _long(window, window.start)
+        else None
+    )
     if df is not None:
         return df
     return client.query_df(

@@ -32,6 +32,8 @@ MINUTE = "DateTime('UTC')"
 # Minutes at or after this many minutes before the window's end are always counted live: the
 # refresh seals only minutes that closed more than a minute ago.
 UNSEALED_MINUTES = 1
+_SEALABLE = f"""minute >= {{lo:{MINUTE}}} AND minute < {{until:{MINUTE}}}
+    AND minute NOT IN {{partial:Array({MINUTE})}}"""
 
 # Fingerprint of the raw rows per minute: count and summed write time of both tables, read from
 # the projections of migration 0031 (the expressions must stay those of the projections).
@@ -42,35 +44,38 @@ FINGERPRINTS = f"""
         SELECT minute, count() AS sr, sum(toUnixTimestamp64Milli(scored_at)) AS ss,
                toUInt64(0) AS mr, toInt64(0) AS ms
         FROM buzz.mention_scores
-        WHERE minute >= {{lo:{MINUTE}}} AND minute <= {{hi:{MINUTE}}}
+        WHERE {_SEALABLE}
         GROUP BY minute
         UNION ALL
         SELECT toStartOfMinute(occurred_at) AS minute, toUInt64(0), toInt64(0), count(),
                sum(toUnixTimestamp64Milli(sunk_at))
         FROM buzz.mentions
-        WHERE toStartOfMinute(occurred_at) >= {{lo:{MINUTE}}}
-          AND toStartOfMinute(occurred_at) <= {{hi:{MINUTE}}}
+        WHERE {_SEALABLE.replace("minute", "toStartOfMinute(occurred_at)")}
         GROUP BY minute
     )
     GROUP BY minute
 """
-
+SEALED = f"""
+    SELECT minute, score_rows, score_stamp, mention_rows, mention_stamp
+    FROM buzz.sealed_minutes FINAL
+    WHERE {_SEALABLE}
+"""
+_SUMS = "(sum(score_rows), sum(score_stamp), sum(mention_rows), sum(mention_stamp))"
+# Fast path: when the fingerprints of all the minutes add up to the sealed ones, every sealed
+# minute holds (a change would have to keep both the row count and the summed write times of
+# all minutes as they were).
+SAME_SQL = f"SELECT (SELECT {_SUMS} FROM ({FINGERPRINTS})) = (SELECT {_SUMS} FROM ({SEALED}))"
+# Slow path: minute by minute, which sealed rows not to use and which minutes to count live.
 STATUS_SQL = f"""
-    SELECT m, has_rows AND (NOT sealed OR unusable) AS live,
-           sealed AND (NOT has_rows OR unusable) AS drop
+    SELECT m, has_rows AND (NOT sealed OR changed) AS live,
+           sealed AND (NOT has_rows OR changed) AS drop
     FROM (
         SELECT if(f.minute IS NULL, s.minute, f.minute) AS m, f.minute IS NOT NULL AS has_rows,
                s.minute IS NOT NULL AS sealed,
-               m >= {{cutoff:{MINUTE}}} OR m IN {{partial:Array({MINUTE})}}
-               OR ifNull(f.score_rows != s.score_rows OR f.score_stamp != s.score_stamp
-                         OR f.mention_rows != s.mention_rows
-                         OR f.mention_stamp != s.mention_stamp, 1) AS unusable
-        FROM ({FINGERPRINTS}) AS f
-        FULL OUTER JOIN (
-            SELECT minute, score_rows, score_stamp, mention_rows, mention_stamp
-            FROM buzz.sealed_minutes FINAL
-            WHERE minute >= {{lo:{MINUTE}}} AND minute <= {{hi:{MINUTE}}}
-        ) AS s ON s.minute = f.minute
+               ifNull(f.score_rows != s.score_rows OR f.score_stamp != s.score_stamp
+                      OR f.mention_rows != s.mention_rows
+                      OR f.mention_stamp != s.mention_stamp, 1) AS changed
+        FROM ({FINGERPRINTS}) AS f FULL OUTER JOIN ({SEALED}) AS s ON s.minute = f.minute
     )
     WHERE live OR drop
     ORDER BY m
@@ -80,19 +85,27 @@ STATUS_SQL = f"""
 
 @dataclass(frozen=True)
 class MinuteStatus:
-    """Which minutes of ``[lo, hi]`` to take from ``buzz.sealed_minutes`` and which to count live.
+    """How to count the minutes from ``lo`` to ``hi``.
 
-    ``exclude``: sealed rows not to use; ``live``: minutes with raw rows that must be counted
-    from the raw tables. A sealed minute outside both is exactly what the raw tables hold.
+    Sealed rows are used for the minutes from ``lo`` up to (not including) ``until``, except
+    ``exclude``; the raw tables are read for the minutes in ``live`` and those from ``until``
+    on. Together they count every minute once.
     """
 
     lo: datetime
     hi: datetime
+    until: datetime
     exclude: list[datetime]
     live: list[datetime]
 
     def params(self) -> dict[str, object]:
-        return {"lo": self.lo, "hi": self.hi, "exclude": self.exclude, "live": self.live}
+        return {
+            "lo": self.lo,
+            "hi": self.hi,
+            "until": self.until,
+            "exclude": self.exclude,
+            "live": self.live,
+        }
 
 
 def minute_status(
@@ -108,17 +121,27 @@ def minute_status(
     are the ``partial`` minutes the caller's window cuts.
     """
     lo, hi = floor(lo, 1), floor(hi, 1)
-    cutoff = floor(now, 1) - timedelta(minutes=UNSEALED_MINUTES)
-    partial_minutes = [floor(p, 1) for p in partial]
-    rows = client.query(
-        STATUS_SQL,
-        parameters={"lo": lo, "hi": hi, "cutoff": cutoff, "partial": partial_minutes},
-    ).result_rows
+    until = max(
+        lo, min(hi + timedelta(minutes=1), floor(now, 1) - timedelta(minutes=UNSEALED_MINUTES))
+    )
+    cut = [floor(p, 1) for p in partial]
+    params = {"lo": lo, "until": until, "partial": cut}
+    if client.query(SAME_SQL, parameters=params).result_rows[0][0]:
+        return MinuteStatus(lo, hi, until, exclude=cut, live=cut)
+    rows = client.query(STATUS_SQL, parameters=params).result_rows
     live = [m for m, is_live, _ in rows if is_live]
     if len(live) > MAX_LIVE_MINUTES:
         return None
-    return MinuteStatus(lo, hi, exclude=[m for m, _, drop in rows if drop], live=live)
+    drop = [m for m, _, is_drop in rows if is_drop]
+    return MinuteStatus(lo, hi, until, exclude=[*drop, *cut], live=[*live, *cut])
 
+
+# The minutes counted from the raw tables (see MinuteStatus), on mention scores and on mentions.
+_LIVE = f"(minute IN {{live:Array({MINUTE})}} OR minute >= {{until:{MINUTE}}})"
+_LIVE_POSTS = (
+    f"(toStartOfMinute(occurred_at) IN {{live:Array({MINUTE})}}"
+    f" OR occurred_at >= {{until:{MINUTE}}})"
+)
 
 HEADLINE_SQL = f"""
     SELECT sealed.m + live.m AS mentions, sealed.p + live.p AS previous, who.n AS authors,
@@ -128,7 +151,7 @@ HEADLINE_SQL = f"""
                toUInt64(sumIf(n, minute < {{start:{TS}}})) AS p
         FROM buzz.sealed_minutes FINAL
         ARRAY JOIN combos AS combo, combo_mentions AS n
-        WHERE minute >= {{lo:{MINUTE}}} AND minute <= {{hi:{MINUTE}}}
+        WHERE minute >= {{lo:{MINUTE}}} AND minute < {{until:{MINUTE}}}
           AND minute NOT IN {{exclude:Array({MINUTE})}}
           AND hasAny(combo, {{subjects:Array(String)}})
     ) AS sealed
@@ -136,7 +159,7 @@ HEADLINE_SQL = f"""
         SELECT uniqExactIf(event_id, occurred_at >= {{start:{TS}}}) AS m,
                uniqExactIf(event_id, occurred_at < {{start:{TS}}}) AS p
         FROM buzz.mention_scores FINAL
-        WHERE subject IN {{subjects:Array(String)}} AND minute IN {{live:Array({MINUTE})}}
+        WHERE subject IN {{subjects:Array(String)}} AND {_LIVE}
           AND occurred_at >= {{previous_start:{TS}}} AND occurred_at <= {{end:{TS}}}
     ) AS live
     CROSS JOIN (
@@ -149,7 +172,7 @@ HEADLINE_SQL = f"""
               AND last_seen >= {{start:{TS}}} AND last_seen <= {{end:{TS}}}
             UNION ALL
             SELECT author_id FROM buzz.mention_scores FINAL
-            WHERE subject IN {{subjects:Array(String)}} AND minute IN {{live:Array({MINUTE})}}
+            WHERE subject IN {{subjects:Array(String)}} AND {_LIVE}
               AND occurred_at >= {{start:{TS}}} AND occurred_at <= {{end:{TS}}}
         )
     ) AS who
@@ -182,17 +205,17 @@ HASHTAGS_SQL = f"""
         SELECT tag AS hashtag, toUInt64(uses) AS n
         FROM buzz.sealed_minutes FINAL
         ARRAY JOIN tag_combos AS combo, tag_names AS tag, tag_counts AS uses
-        WHERE minute >= {{lo:{MINUTE}}} AND minute <= {{hi:{MINUTE}}}
+        WHERE minute >= {{lo:{MINUTE}}} AND minute < {{until:{MINUTE}}}
           AND minute NOT IN {{exclude:Array({MINUTE})}}
           AND hasAny(combo, {{subjects:Array(String)}})
         UNION ALL
         SELECT tag AS hashtag, toUInt64(1) AS n
         FROM buzz.mentions FINAL
         ARRAY JOIN hashtags AS tag
-        WHERE toStartOfMinute(occurred_at) IN {{live:Array({MINUTE})}}
+        WHERE {_LIVE_POSTS}
           AND event_id IN (
             SELECT event_id FROM buzz.mention_scores
-            WHERE subject IN {{subjects:Array(String)}} AND minute IN {{live:Array({MINUTE})}}
+            WHERE subject IN {{subjects:Array(String)}} AND {_LIVE}
               AND occurred_at >= {{start:{TS}}} AND occurred_at <= {{end:{TS}}})
           AND occurred_at >= {{start:{TS}}} AND occurred_at <= {{end:{TS}}}
     )
@@ -221,11 +244,10 @@ TOTAL_SQL = f"""
     SELECT sealed.n + live.n AS total
     FROM (
         SELECT toUInt64(sum(mentions)) AS n FROM buzz.sealed_minutes FINAL
-        WHERE minute NOT IN {{exclude:Array({MINUTE})}}
+        WHERE minute < {{until:{MINUTE}}} AND minute NOT IN {{exclude:Array({MINUTE})}}
     ) AS sealed
     CROSS JOIN (
-        SELECT count() AS n FROM buzz.mentions FINAL
-        WHERE toStartOfMinute(occurred_at) IN {{live:Array({MINUTE})}}
+        SELECT count() AS n FROM buzz.mentions FINAL WHERE {_LIVE_POSTS}
     ) AS live
 """
 

@@ -232,8 +232,13 @@ def time_queries(
     with _progress() as progress:
         task = progress.add_task("timing page queries", total=len(queries))
         for q in queries:
-            if q.page != page and before_page is not None:
-                before_page()
+            if q.page != page:
+                if before_page is not None:
+                    before_page()
+                if progress.disable:
+                    console.print(
+                        f"  timing the {q.page} page ({progress.tasks[task].elapsed or 0:.0f} s)"
+                    )
             page = q.page
             progress.update(task, description=f"{q.page}: {q.query}")
             rows = rows_of(q.run(client))  # warm-up, not timed
@@ -243,11 +248,13 @@ def time_queries(
                 q.run(client)
                 samples.append((time.perf_counter() - t0) * 1000)
             timings.append(Timing(q, percentile(samples, 0.5), percentile(samples, 0.95), rows))
-            _advance(progress, task)
+            progress.advance(task)
     return timings
 
 
-def report(timings: list[Timing], mentions: int, runs: int, load: tuple[float, ...]) -> None:
+def report(
+    timings: list[Timing], mentions: int, runs: int, load: tuple[float, ...], started: datetime
+) -> None:
     table = Table(title=f"Dashboard queries at {mentions:,} mentions ({runs} runs each)")
     for col, justify in (
         ("page", "left"),
@@ -273,9 +280,12 @@ def report(timings: list[Timing], mentions: int, runs: int, load: tuple[float, .
         + (": misses " + ", ".join(f"{t.query.page}/{t.query.query} ({t.query.params})"
                                     for t in misses) if misses else "")
     )  # fmt: skip
+    end = os.getloadavg()
     console.print(
-        f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / "
-        f"{load[2]:.1f} (1/5/15 min) when timing started; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        f"machine: {os.cpu_count()} cores; load average (1/5/15 min) {load[0]:.1f} / "
+        f"{load[1]:.1f} / {load[2]:.1f} when timing started, {end[0]:.1f} / {end[1]:.1f} / "
+        f"{end[2]:.1f} when it ended; timed {started:%Y-%m-%d %H:%M} to "
+        f"{datetime.now(UTC):%H:%M} UTC"
     )
 
 
@@ -333,9 +343,9 @@ def main(mentions: int = 10_000_000, runs: int = 10, data_dir: Path | None = Non
         if sealing:
             console.print(f"every closed minute sealed after {seal_minutes(client):.0f} s")
         viewer = get_client(url=url, connect_timeout=3, autogenerate_session_id=False)
-        load = os.getloadavg()
+        load, started = os.getloadavg(), datetime.now(UTC)
         timings = time_queries(viewer, page_queries(campaign), runs, seeder.keep_live)
-        report(timings, mentions, runs, load)
+        report(timings, mentions, runs, load, started)
         return 0
     except RuntimeError as exc:
         console.print(f"[red]bench dashboard failed: {exc}[/]")

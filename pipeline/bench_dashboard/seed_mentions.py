@@ -147,8 +147,9 @@ def base_select(shape: Shape, index: str, source: str, replay: bool = False) -> 
            {span!r} - {LIVE_EPISODE_AGO} - ep * {EPISODE_EVERY} + {u("i", 6)} * {EPISODE_SECONDS},
            t_plain) AS t,
         addMilliseconds({sql_time(shape.start)}, toInt64(t * 1000)) AS occurred_at,
-        addMilliseconds(occurred_at, 400 + {h("i", 46)} % 1500 + {delay}) AS ingested_at,
-        addMilliseconds(ingested_at, 300 + {h("i", 47)} % 1500) AS sunk_at,
+        least(addMilliseconds(occurred_at, 400 + {h("i", 46)} % 1500 + {delay}), now64(3))
+            AS ingested_at,
+        least(addMilliseconds(ingested_at, 300 + {h("i", 47)} % 1500), now64(3)) AS sunk_at,
         {event_id("i")} AS event_id,
         splitByChar(':', event_id)[1] AS platform,
         toUInt64(pow({u("i", 9)}, 2.2) * {AUTHORS}) AS a,

@@ -76,7 +76,21 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS buzz.sealed_minutes_refresh
 REFRESH EVERY 1 MINUTE APPEND TO buzz.sealed_minutes
 AS
 WITH
+    (
+        SELECT (
+            (SELECT (count(), sum(toUnixTimestamp64Milli(scored_at))) FROM buzz.mention_scores
+             WHERE minute < toStartOfMinute(now()) - INTERVAL 3 HOUR),
+            (SELECT (count(), sum(toUnixTimestamp64Milli(sunk_at))) FROM buzz.mentions
+             WHERE toStartOfMinute(occurred_at) < toStartOfMinute(now()) - INTERVAL 3 HOUR)
+        ) != (
+            SELECT ((sum(score_rows), sum(score_stamp)), (sum(mention_rows), sum(mention_stamp)))
+            FROM buzz.sealed_minutes FINAL
+            WHERE minute < toStartOfMinute(now()) - INTERVAL 3 HOUR
+        )
+    ) AS older_changed,
     fingerprints AS (
+        -- Minutes of the last three hours every run; older ones only when their fingerprints,
+        -- added up, no longer match the sealed ones (late data, a replay, a merge, a delete).
         SELECT minute, sum(sr) AS score_rows, sum(ss) AS score_stamp, sum(mr) AS mention_rows,
                sum(ms) AS mention_stamp
         FROM (
@@ -84,12 +98,15 @@ WITH
                    toUInt64(0) AS mr, toInt64(0) AS ms
             FROM buzz.mention_scores
             WHERE minute < toStartOfMinute(now()) - INTERVAL 1 MINUTE
+              AND (minute >= toStartOfMinute(now()) - INTERVAL 3 HOUR OR (SELECT older_changed))
             GROUP BY minute
             UNION ALL
             SELECT toStartOfMinute(occurred_at) AS minute, toUInt64(0), toInt64(0), count(),
                    sum(toUnixTimestamp64Milli(sunk_at))
             FROM buzz.mentions
             WHERE toStartOfMinute(occurred_at) < toStartOfMinute(now()) - INTERVAL 1 MINUTE
+              AND (toStartOfMinute(occurred_at) >= toStartOfMinute(now()) - INTERVAL 3 HOUR
+                   OR (SELECT older_changed))
             GROUP BY minute
         )
         GROUP BY minute
