@@ -2,14 +2,14 @@
 
     .venv/bin/python bench/insert_cost.py --rounds 30 --batch 5000
 
-Starts two embedded warehouses on free ports in a throw-away directory: one migrated up to the
-last migration before the dashboard's (``--before``, default 13), one migrated fully. Then, in
-rounds, inserts the same batch of mentions (and their subject score rows, about 1.2 per mention)
-into each, the way the worker's writer does (one insert per table and batch, with an
-insert_deduplication_token), alternating which goes first so both see the same machine. Prints
-rows/s per table: median and spread over the rounds. Everything that runs on an insert is in the
-figure: indexes, projections, the rollups' materialised views; the refreshable view sealing
-minutes runs in the background of the second warehouse as it would in production.
+Starts embedded warehouses on free ports in a throw-away directory, each migrated up to one of
+``--versions`` (default: the last migration before the dashboard's, 0030, and the latest). Then,
+in rounds, inserts the same batch of mentions (and their subject score rows, about 1.2 per
+mention) into each, the way the worker's writer does (one insert per table and batch, with an
+insert_deduplication_token), in turn, the order shifting every round so that all see the same
+machine. Prints rows/s per table: median and spread over the rounds. Everything that runs on an
+insert is in the figure: indexes, projections, the rollups' materialised views; the refreshable
+view sealing minutes runs in the background of a migrated warehouse as it would in production.
 Figures only; it asserts nothing.
 """
 
@@ -122,26 +122,29 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--batch", type=int, default=5000)
+    versions = [m.version for m in available_migrations()]
     parser.add_argument(
-        "--before",
-        type=int,
-        default=max(m.version for m in available_migrations() if m.version < 30),
-        help="last migration of 'before' (default: the last one before the dashboard's, 0030)",
+        "--versions",
+        default=f"{max(v for v in versions if v < 30)},{versions[-1]}",
+        help="comma-separated last migration of each warehouse (default: the last one before "
+        "the dashboard's, 0030, and the latest)",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="buzz-insert-cost-") as tmp:
         procs = []
         try:
-            clients = {}
-            for name, target in (("before", args.before), ("after", None)):
-                proc, client = start(Path(tmp), name)
+            clients: dict[str, Client] = {}
+            for target in (int(v) for v in args.versions.split(",")):
+                name = f"up to {target:04d}"
+                proc, client = start(Path(tmp), name.replace(" ", "-"))
                 procs.append(proc)
                 apply_migrations(client, target=target, retention=False)
                 clients[name] = client
             rates: dict[tuple[str, str], list[float]] = {}
             for r in range(args.rounds + 2):  # the first two rounds warm up
                 mentions, scores = batch(r * args.batch, args.batch)
-                order = list(clients) if r % 2 else list(reversed(clients))
+                names = list(clients)
+                order = names[r % len(names) :] + names[: r % len(names)]
                 for name in order:
                     c = clients[name]
                     m = timed_insert(c, MENTIONS.name, MENTIONS.columns, mentions, f"m{r}")
@@ -155,7 +158,7 @@ def main() -> int:
             for (name, table), values in sorted(rates.items()):
                 q = statistics.quantiles(values, n=4)
                 print(
-                    f"  {name:6} {table:20} median {statistics.median(values):>9,.0f}"
+                    f"  {name:10} {table:20} median {statistics.median(values):>9,.0f}"
                     f"   quartiles {q[0]:,.0f} .. {q[2]:,.0f}"
                 )
         finally:

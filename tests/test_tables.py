@@ -13,11 +13,15 @@ def test_every_record_field_is_a_column_and_every_column_without_a_default_is_wr
     migrated_warehouse: str, table: Table[tuple[object, ...]]
 ) -> None:
     database, name = table.name.split(".")
-    live = get_client(url=migrated_warehouse).query(
-        "SELECT name, default_kind FROM system.columns WHERE database = {d:String}"
-        " AND table = {t:String} ORDER BY position",
-        parameters={"d": database, "t": name},
-    ).result_rows
+    live = (
+        get_client(url=migrated_warehouse)
+        .query(
+            "SELECT name, default_kind FROM system.columns WHERE database = {d:String}"
+            " AND table = {t:String} ORDER BY position",
+            parameters={"d": database, "t": name},
+        )
+        .result_rows
+    )
     assert live, f"{table.name} does not exist"
     columns = {c for c, _ in live}
     assert set(table.columns) <= columns, set(table.columns) - columns
