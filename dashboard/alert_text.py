@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 KIND_LABELS = {
     "attack": "Attack",
     "spike": "Spike",
+    "coordinated": "Coordinated posting",
     "cascade": "Validator post taking off",
     "validator_first": "New validator",
     "golden_thread": "Golden thread",
@@ -113,6 +114,16 @@ def spike_lines(explanation: dict[str, Any]) -> list[str]:
                 f"{text} ({d.get('spike_posts', '?')} posts, {d.get('baseline_posts', 0)} before)"
             )
         lines.append(f"**{label}:** " + ", ".join(shown))
+    lines += coordinated_lines(_dict(explanation.get("coordinated")))
+    also = explanation.get("also")
+    if isinstance(also, list) and also:
+        lifted = [
+            f"{_md(str(x.get('subject', '?')))} ({x.get('mentions', '?')} a minute vs "
+            f"{float(x.get('expected', 0)):.1f} usual)"
+            for x in also
+            if isinstance(x, dict)
+        ]
+        lines.append("**The same posts also lifted:** " + ", ".join(lifted))
     for ex in (why.get("examples") or [])[:3]:
         if not isinstance(ex, dict):
             continue
@@ -123,10 +134,72 @@ def spike_lines(explanation: dict[str, Any]) -> list[str]:
     return lines
 
 
+def coordinated_lines(share: dict[str, Any]) -> list[str]:
+    """'62% of this minute's posts are 40 near-identical posts from 35 accounts' and the text."""
+    if not share.get("posts"):
+        return []
+    line = (
+        f"**{float(share.get('share', 0)):.0%} of this minute's {share.get('total', '?')} posts "
+        f"are {share['posts']} near-identical posts from {share.get('accounts', '?')} accounts**"
+    )
+    out = [line]
+    if share.get("text"):
+        out.append(f"> {_md(str(share['text']))[:280]}")
+    return out
+
+
+def burst_lines(explanation: dict[str, Any]) -> list[str]:
+    """A coordinated burst: how many posts and accounts, the text, the accounts, other texts."""
+    b = _dict(explanation.get("burst"))
+    if not b.get("posts"):
+        return []
+    posts, accounts = explanation.get("posts", b["posts"]), explanation.get("accounts")
+    lines = [
+        f"**{posts} near-identical posts from {accounts or b.get('accounts', '?')} accounts** "
+        f"({b.get('before', 0)} like them in the hour before)"
+    ]
+    share = _dict(explanation.get("share"))
+    if share.get("total"):
+        lines.append(
+            f"{float(share.get('share', 0)):.0%} of the subject's {share['total']} posts "
+            "in the latest minute"
+        )
+    if b.get("text"):
+        lines.append(f"> {_md(str(b['text']))[:280]}")
+    handles = [h for h in b.get("handles") or [] if isinstance(h, str)]
+    if handles:
+        shown = ", ".join("@" + _md(h.lstrip("@")) for h in handles[:12])
+        more = f" and {len(handles) - 12} more" if len(handles) > 12 else ""
+        lines.append(f"**Accounts:** {shown}{more}")
+    for other in explanation.get("others") or []:
+        if isinstance(other, dict) and other.get("text"):
+            lines.append(
+                f"Also {other.get('posts', '?')} posts from {other.get('accounts', '?')} "
+                f"accounts: “{_md(str(other['text']))[:160]}”"
+            )
+    return lines
+
+
+def episode_line(explanation: dict[str, Any]) -> str | None:
+    """'Going on for 12 min (4 minutes flagged), updated 3 times' for an alert that updated."""
+    ep = _dict(explanation.get("episode"))
+    revision = ep.get("revision")
+    if not isinstance(revision, int) or revision < 2:
+        return None
+    span, flagged = ep.get("span_minutes"), ep.get("minutes")
+    updates = revision - 1
+    return (
+        f"Going on for {span} min ({flagged} minutes flagged), "
+        f"updated {updates} time{'s' if updates != 1 else ''}"
+    )
+
+
 def explanation_lines(kind: str, explanation: dict[str, Any]) -> list[str]:
     """Markdown lines saying why an alert was raised, by kind."""
     if kind in ("spike", "attack"):
         return spike_lines(explanation)
+    if kind == "coordinated":
+        return burst_lines(explanation)
     if kind == "cascade":
         reach = _dict(explanation.get("reach"))
         reasons = explanation.get("reasons")

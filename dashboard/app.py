@@ -24,6 +24,7 @@ PAGES = [
     ("validators.py", "Validators", ":material/verified:"),
     ("conversations.py", "Conversations", ":material/forum:"),
     ("signups.py", "Signups", ":material/how_to_reg:"),
+    ("places.py", "Places", ":material/location_on:"),
     ("explore.py", "Explore", ":material/query_stats:"),
     ("health.py", "Health", ":material/ecg_heart:"),
 ]

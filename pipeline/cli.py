@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -109,11 +109,14 @@ def forget(
 def up(
     demo: Annotated[bool, typer.Option(help="Also run the demo campaign simulator")] = False,
     rate: Annotated[float, typer.Option(help="Demo events per second")] = 20.0,
+    workers: Annotated[
+        int, typer.Option(help="Stream workers sharing the partitions (1 to the partition count)")
+    ] = 1,
 ) -> None:
     """Start the whole stack (embedded broker and warehouse unless configured), supervise it."""
     from pipeline.supervisor import main as up_main
 
-    raise typer.Exit(up_main(demo=demo, rate=rate))
+    raise typer.Exit(up_main(demo=demo, rate=rate, workers=workers))
 
 
 # ``buzz bench`` runs the pipeline benchmark; ``buzz bench dashboard`` the dashboard's queries.
@@ -124,14 +127,38 @@ app.add_typer(bench_app, name="bench")
 @bench_app.callback()
 def bench(
     ctx: typer.Context,
-    events: Annotated[int, typer.Option("-n", "--events", help="Mentions to push")] = 50_000,
+    events: Annotated[
+        int, typer.Option("-n", "--events", help="Mentions per throughput run")
+    ] = 50_000,
+    backlog: Annotated[
+        int, typer.Option(help="Mentions queued with the worker stopped, then drained (0: skip)")
+    ] = 1_000_000,
+    seconds: Annotated[float, typer.Option(help="Seconds each latency rate is held")] = 20.0,
+    peer: Annotated[
+        bool, typer.Option(help="Also run the Quix Streams peer (needs .venv-peer: make bench)")
+    ] = True,
 ) -> None:
-    """Benchmark broker -> worker -> warehouse and print throughput and latency."""
+    """Benchmark the stream core end to end, next to a Quix Streams peer and its ceilings.
+
+    ``buzz bench dashboard`` times the dashboard's queries instead."""
     if ctx.invoked_subcommand is not None:
         return
     from pipeline.bench import main as bench_main
 
-    raise typer.Exit(bench_main(events))
+    raise typer.Exit(bench_main(events, backlog=backlog, seconds=seconds, peer=peer))
+
+
+@app.command("eval")
+def eval_(
+    data: Annotated[
+        Path, typer.Option(envvar="BUZZ_EVAL_DATA", help="Folder of labelled data sets")
+    ],
+    speed: Annotated[bool, typer.Option(help="Also time the sentiment scorer")] = True,
+) -> None:
+    """Measure each score on public labelled data next to a trivial baseline (docs/scoring.md)."""
+    from pipeline.evaluation.harness import main as eval_main
+
+    raise typer.Exit(eval_main(data, speed=speed))
 
 
 @bench_app.command("dashboard")
@@ -163,25 +190,25 @@ def source_run(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Connector name (see `buzz source list`)")],
     rate: Annotated[float, typer.Option(help="Events per second (demo)")] = 20.0,
-    once: Annotated[bool, typer.Option(help="Emit one batch/poll and exit")] = False,
-    dry_run: Annotated[bool, typer.Option(help="Print events as JSON lines; no broker")] = False,
     limit: Annotated[int | None, typer.Option(help="Stop after this many events")] = None,
     seed: Annotated[
         int | None, typer.Option(help="Random seed (demo), for repeatable runs")
     ] = None,
-    realtime: Annotated[
-        bool | None, typer.Option(help="Pace events in real time (demo); --no-realtime backfills")
-    ] = None,
 ) -> None:
-    """Run a source connector. Connector options follow as --name value (e.g. --url URL)."""
+    """Run a source connector. Connector options follow as --name value (e.g. --url URL).
+
+    \b
+    Switches (each also --no-NAME, or --NAME true/false, yes/no, 1/0, on/off):
+      --once       emit one batch/poll and exit
+      --dry-run    print events as JSON lines on stdout; no broker, no state saved
+      --realtime   pace events in real time (demo); --no-realtime backfills
+    """
     from pipeline.sources.registry import run_main
 
-    options: dict[str, object] = parse_extra_options(ctx.args)
+    options: dict[str, Any] = parse_extra_options(ctx.args)
     if seed is not None:
         options["seed"] = seed
-    if realtime is not None:
-        options["realtime"] = realtime
-    raise typer.Exit(run_main(name, rate=rate, once=once, dry_run=dry_run, limit=limit, **options))
+    raise typer.Exit(run_main(name, rate=rate, limit=limit, **options))
 
 
 def parse_extra_options(args: list[str]) -> dict[str, object]:

@@ -22,9 +22,9 @@ Limits, and what happens past them (real data is odder than any sample):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 import orjson
 from pydantic import (
@@ -32,6 +32,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     ValidationError,
     field_validator,
     model_validator,
@@ -51,14 +52,12 @@ FUTURE_SKEW = timedelta(
 )  # a source's clock may run ahead; a post from next week is bad input
 
 
-def _aware_utc(v: datetime) -> datetime:
+def _in_range(v: datetime) -> datetime:
+    """Aware, in UTC, and a time the warehouse can hold and the product can use."""
     if v.tzinfo is None or v.utcoffset() is None:
         raise ValueError("timestamp must carry a timezone (ISO 8601 with offset or Z)")
-    return v.astimezone(UTC)
-
-
-def _in_range(v: datetime) -> datetime:
-    v = _aware_utc(v)
+    if v.tzinfo is not UTC:
+        v = v.astimezone(UTC)
     if v < EARLIEST or v > utcnow() + FUTURE_SKEW:
         raise ValueError(
             f"{v.isoformat()} is out of range (from {EARLIEST.date()} to one day from now)"
@@ -66,11 +65,25 @@ def _in_range(v: datetime) -> datetime:
     return v
 
 
+def _aware_utc(v: datetime) -> datetime:
+    if v.tzinfo is None or v.utcoffset() is None:
+        raise ValueError("timestamp must carry a timezone (ISO 8601 with offset or Z)")
+    return v.astimezone(UTC)
+
+
 UtcTime = Annotated[datetime, AfterValidator(_aware_utc)]
 EventTime = Annotated[datetime, AfterValidator(_in_range)]
 
 ID_LIMIT = 200
+LIST_LIMIT = 500  # links and hashtags per event
+TEXT_LIMIT = 100_000
+URL_LIMIT = 4096
 EventId = Annotated[str, Field(min_length=3, max_length=ID_LIMIT, pattern=r"^[a-z0-9_.-]+:.+$")]
+Id = Annotated[str, Field(min_length=1, max_length=ID_LIMIT)]
+Url = Annotated[str, Field(max_length=URL_LIMIT)]
+Links = Annotated[list[Url], Field(max_length=LIST_LIMIT)]
+Tags = Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=LIST_LIMIT)]
+LENGTH_ERRORS = frozenset({"string_too_long", "too_long"})
 
 
 def clip_id(value: str, limit: int = ID_LIMIT) -> str:
@@ -80,38 +93,66 @@ def clip_id(value: str, limit: int = ID_LIMIT) -> str:
     return value[: limit - 17] + "~" + hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
-def _clip(data: dict[str, Any], limits: Mapping[str, int], ids: frozenset[str], prefix: str,
+def _clip(data: Mapping[str, Any], limits: Mapping[str, int], ids: frozenset[str],
           cut: list[str]) -> dict[str, Any]:  # fmt: skip
-    """``data`` with its over-long strings (and list items) cut; the cut names added to ``cut``."""
-    out = data
+    """``data`` with its over-long strings, lists and list items cut; names added to ``cut``."""
+    out = dict(data)
     for name, limit in limits.items():
         v = data.get(name)
-        if isinstance(v, str):
-            if len(v) > limit:
-                out = dict(out) if out is data else out
-                out[name] = clip_id(v, limit) if name in ids else v[:limit]
-                cut.append(prefix + name)
-        elif isinstance(v, list) and v:
-            items = [x[:limit] if isinstance(x, str) else x for x in v[:LIST_LIMIT]]
-            if len(v) > LIST_LIMIT or any(isinstance(x, str) and len(x) > limit for x in v):
-                out = dict(out) if out is data else out
-                out[name] = items
-                cut.append(prefix + name)
+        if isinstance(v, str) and len(v) > limit:
+            out[name] = clip_id(v, limit) if name in ids else v[:limit]
+        elif isinstance(v, list) and (
+            len(v) > LIST_LIMIT or any(isinstance(x, str) and len(x) > limit for x in v)
+        ):
+            out[name] = [x[:limit] if isinstance(x, str) else x for x in v[:LIST_LIMIT]]
+        else:
+            continue
+        cut.append(name)
     return out
 
 
-LIST_LIMIT = 500  # links and hashtags per event
-TEXT_LIMIT = 100_000
-URL_LIMIT = 4096
+class _Fitted(BaseModel):
+    """A model that cuts over-long values to its limits instead of refusing them.
+
+    The limits are the fields' own ``max_length`` constraints, so a value that fits costs
+    nothing extra: only when validation fails on lengths alone are the values in ``LIMITS`` cut
+    (``IDS`` keep a hash of the whole, see :func:`clip_id`), named in the model's flag field,
+    and validated again.
+    """
+
+    LIMITS: ClassVar[dict[str, int]] = {}
+    IDS: ClassVar[frozenset[str]] = frozenset()
+    FLAG: ClassVar[str] = "cut"
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _fit(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        try:
+            return cls._absorb(handler(data))
+        except ValidationError as exc:
+            if not isinstance(data, Mapping) or any(
+                e["type"] not in LENGTH_ERRORS for e in exc.errors()
+            ):
+                raise
+            cut: list[str] = []
+            fitted = _clip(data, cls.LIMITS, cls.IDS, cut)
+            if not cut:
+                raise
+            fitted[cls.FLAG] = sorted({*(data.get(cls.FLAG) or ()), *cut})
+            return cls._absorb(handler(fitted))
+
+    @classmethod
+    def _absorb(cls, obj: Any) -> Any:
+        return obj
 
 
-class _Event(BaseModel):
+class _Event(_Fitted):
     model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
     topic: ClassVar[str]
-    # field -> longest value kept; what is longer is cut and named in ``truncated``
     LIMITS: ClassVar[dict[str, int]] = {"event_id": ID_LIMIT, "platform": 64}
     IDS: ClassVar[frozenset[str]] = frozenset({"event_id"})
-    NESTED: ClassVar[dict[str, tuple[dict[str, int], frozenset[str]]]] = {}
+    FLAG: ClassVar[str] = "truncated"
+    NESTED: ClassVar[tuple[str, ...]] = ()  # fields holding models that cut themselves
 
     schema_version: Literal[1] = 1
     event_id: EventId
@@ -122,26 +163,22 @@ class _Event(BaseModel):
         default_factory=list, description="fields cut to their limit (e.g. author.handle)"
     )
 
-    @model_validator(mode="before")
     @classmethod
-    def _truncate(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        cut: list[str] = []
-        data = _clip(data, cls.LIMITS, cls.IDS, "", cut)
-        for name, (limits, ids) in cls.NESTED.items():
-            inner = data.get(name)
-            if isinstance(inner, dict):
-                clipped = _clip(inner, limits, ids, name + ".", cut)
-                if clipped is not inner:
-                    data = {**data, name: clipped}
-            elif isinstance(inner, Author) and inner.cut:  # built (and cut) by a source
-                cut += [f"{name}.{c}" for c in inner.cut]
-                data = {**data, name: inner.model_copy(update={"cut": []})}
-        if cut:
-            data = dict(data)
-            data["truncated"] = sorted({*(data.get("truncated") or ()), *cut})
-        return data
+    def _absorb(cls, obj: Any) -> Any:
+        """Name what the nested models cut (``author.handle``) in this event's own flag.
+
+        The event was just built and nobody holds it yet, so it is completed in place (pydantic
+        keeps the instance it built when validating through ``__init__``).
+        """
+        cuts: list[str] = []
+        for name in cls.NESTED:
+            inner = getattr(obj, name, None)
+            if inner is not None and inner.cut:
+                cuts += [f"{name}.{c}" for c in inner.cut]
+                obj.__dict__[name] = inner.model_copy(update={"cut": []})
+        if cuts:
+            obj.__dict__["truncated"] = sorted({*obj.truncated, *cuts})
+        return obj
 
     def key(self) -> bytes:
         """Partition key: what must be aggregated together lands in one partition."""
@@ -154,32 +191,24 @@ class _Event(BaseModel):
         return orjson.dumps(data)
 
 
-AUTHOR_LIMITS = {"id": ID_LIMIT, "handle": ID_LIMIT, "display_name": 500}
-AUTHOR_IDS = frozenset({"id"})
+def norm_tags(tags: Iterable[str]) -> list[str]:
+    """Hashtags as stored: lower case, without '#', empty ones dropped."""
+    return [t.lstrip("#").lower() for t in tags if t.strip("# ")]
 
 
-class Author(BaseModel):
-    """Who wrote a post. Over-long strings are cut (see :class:`_Event` for the flag)."""
+class Author(_Fitted):
+    """Who wrote a post. Over-long strings are cut (the event names them in ``truncated``)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    id: str = Field(min_length=1, max_length=ID_LIMIT)
-    handle: str = Field(min_length=1, max_length=ID_LIMIT)
+    LIMITS: ClassVar[dict[str, int]] = {"id": ID_LIMIT, "handle": ID_LIMIT, "display_name": 500}
+    IDS: ClassVar[frozenset[str]] = frozenset({"id"})
+
+    id: Id
+    handle: Id
     display_name: str = Field("", max_length=500)
     audience: int = Field(0, ge=0, description="followers / subscribers at the time of the post")
-
-    # What was cut when a source built this Author directly; the event it goes into names them
-    # in its own ``truncated`` (as ``author.<field>``). Not part of the JSON.
+    # What was cut; the event this goes into moves it to its own ``truncated``. Not in the JSON.
     cut: list[str] = Field(default_factory=list, exclude=True, repr=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _truncate(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            cut: list[str] = []
-            data = _clip(data, AUTHOR_LIMITS, AUTHOR_IDS, "", cut)
-            if cut:
-                data = {**data, "cut": cut}
-        return data
 
 
 class Engagement(BaseModel):
@@ -199,27 +228,85 @@ class Mention(_Event):
         "reshare_of": ID_LIMIT, "reply_to": ID_LIMIT, "links": URL_LIMIT, "hashtags": 200,
     }  # fmt: skip
     IDS: ClassVar[frozenset[str]] = frozenset({"event_id", "reshare_of", "reply_to"})
-    NESTED: ClassVar[dict[str, tuple[dict[str, int], frozenset[str]]]] = {
-        "author": (AUTHOR_LIMITS, AUTHOR_IDS)
-    }
+    NESTED: ClassVar[tuple[str, ...]] = ("author",)
+
     author: Author
     text: str = Field(max_length=TEXT_LIMIT)
-    url: str = ""
-    lang: str = ""
+    url: Url = ""
+    lang: str = Field("", max_length=32)
     engagement: Engagement = Engagement()
-    reshare_of: str | None = None
-    reply_to: str | None = None
-    links: list[str] = []
-    hashtags: list[str] = []
+    reshare_of: Id | None = None
+    reply_to: Id | None = None
+    links: Links = []
+    hashtags: Tags = []
 
     @field_validator("hashtags")
     @classmethod
     def _norm_tags(cls, v: list[str]) -> list[str]:
-        return [t.lstrip("#").lower() for t in v if t.strip("# ")]
+        return norm_tags(v)
 
     def key(self) -> bytes:
         # A cascade (post plus its reshares) aggregates together.
         return (self.reshare_of or self.event_id).encode()
+
+
+class AuthorLike(Protocol):
+    """What the scorers read of an author (a pydantic ``Author`` or the worker's fast record)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def handle(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def audience(self) -> int: ...
+
+
+class EngagementLike(Protocol):
+    @property
+    def likes(self) -> int: ...
+    @property
+    def reshares(self) -> int: ...
+    @property
+    def replies(self) -> int: ...
+    @property
+    def quotes(self) -> int: ...
+
+
+@runtime_checkable
+class MentionLike(Protocol):
+    """What the processors and scorers read of a mention: a pydantic ``Mention`` (sources, the
+    warehouse) or the worker's fast record (``pipeline.wire``), with the same fields."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def platform(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def ingested_at(self) -> datetime: ...
+    @property
+    def author(self) -> AuthorLike: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def lang(self) -> str: ...
+    @property
+    def engagement(self) -> EngagementLike: ...
+    @property
+    def reshare_of(self) -> str | None: ...
+    @property
+    def reply_to(self) -> str | None: ...
+    @property
+    def links(self) -> list[str]: ...
+    @property
+    def hashtags(self) -> list[str]: ...
+    @property
+    def truncated(self) -> list[str]: ...
 
 
 class ThreadPost(_Event):
@@ -231,29 +318,32 @@ class ThreadPost(_Event):
         "thread_title": 1000, "text": TEXT_LIMIT, "url": URL_LIMIT, "links": URL_LIMIT,
     }  # fmt: skip
     IDS: ClassVar[frozenset[str]] = frozenset({"event_id", "thread_id", "post_id", "parent_id"})
-    NESTED: ClassVar[dict[str, tuple[dict[str, int], frozenset[str]]]] = {
-        "author": (AUTHOR_LIMITS, AUTHOR_IDS)
-    }
-    thread_id: str = Field(min_length=1, max_length=ID_LIMIT)
-    post_id: str = Field(min_length=1, max_length=ID_LIMIT)
-    parent_id: str | None = None
-    thread_title: str = ""
+    NESTED: ClassVar[tuple[str, ...]] = ("author",)
+
+    thread_id: Id
+    post_id: Id
+    parent_id: Id | None = None
+    thread_title: str = Field("", max_length=1000)
     author: Author
     text: str = Field(max_length=TEXT_LIMIT)
-    links: list[str] = []
-    url: str = ""
+    links: Links = []
+    url: Url = ""
 
     def key(self) -> bytes:
         return self.thread_id.encode()
 
 
-class Utm(BaseModel):
+class Utm(_Fitted):
     model_config = ConfigDict(extra="ignore", frozen=True)
-    source: str = ""
-    medium: str = ""
-    campaign: str = ""
-    content: str = ""
-    term: str = ""
+    LIMITS: ClassVar[dict[str, int]] = dict.fromkeys(
+        ("source", "medium", "campaign", "content", "term"), 500
+    )
+    source: str = Field("", max_length=500)
+    medium: str = Field("", max_length=500)
+    campaign: str = Field("", max_length=500)
+    content: str = Field("", max_length=500)
+    term: str = Field("", max_length=500)
+    cut: list[str] = Field(default_factory=list, exclude=True, repr=False)
 
 
 HmacHex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -270,15 +360,14 @@ class Signup(_Event):
         **_Event.LIMITS, "channel": 64, "form": 200, "referral_code": 200, "country": 64,
         "region": 200, "postal_prefix": 4,
     }  # fmt: skip
-    NESTED: ClassVar[dict[str, tuple[dict[str, int], frozenset[str]]]] = {
-        "utm": ({k: 500 for k in ("source", "medium", "campaign", "content", "term")}, frozenset())
-    }
+    NESTED: ClassVar[tuple[str, ...]] = ("utm",)
+
     channel: str = Field(min_length=1, max_length=64)
-    form: str = ""
-    referral_code: str = ""
+    form: str = Field("", max_length=200)
+    referral_code: str = Field("", max_length=200)
     utm: Utm = Utm()
-    country: str = ""
-    region: str = ""
+    country: str = Field("", max_length=64)
+    region: str = Field("", max_length=200)
     postal_prefix: str = Field("", max_length=4, description="coarse location only")
     email_hmac: HmacHex | None = None
     phone_hmac: HmacHex | None = None

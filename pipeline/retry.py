@@ -11,11 +11,15 @@ written once:
 * it stops after ``attempts`` tries (``None``: never), after ``deadline`` seconds (``None``:
   never), or as soon as ``stop_event`` is set, in which case the last error is raised;
 * each retry is logged at WARNING with what failed, the first line of the error and the wait.
+
+A scheduler that must not sleep in place (alert delivery, which keeps other work going while a
+receiver is down) asks :func:`backoff_delay` for the same wait and tries again when it is due.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +38,23 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
     """The first line of an error, fit for a log line or a status row."""
     text = str(exc).strip()
     return (text.splitlines()[0] if text else repr(exc))[:limit]
+
+
+def backoff_delay(
+    attempt: int,
+    *,
+    initial: float = 0.5,
+    maximum: float = 30.0,
+    jitter: float = 0.1,
+    hint: float | None = None,
+    max_hint: float = 900.0,
+) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (from 1): the server's hint when
+    there is one (capped at ``max_hint``), else ``initial`` doubling up to ``maximum``, plus up
+    to ``jitter`` x ``initial`` of jitter (the policy of :func:`retrying`, without the sleep)."""
+    if hint is not None:
+        return min(max(float(hint), 0.0), max_hint)
+    return min(initial * 2 ** max(attempt - 1, 0), maximum) + random.uniform(0, initial * jitter)
 
 
 class wait_hint_or_backoff(wait_base):

@@ -1,9 +1,10 @@
 """``buzz score comments``: the comment substance scorer on an analyst's own CSV.
 
 Reads the CSV, scores the text column with ``scoring.conversation.substance`` (the same function
-the stream uses) and writes every input row unchanged plus a ``substance`` column in [0, 1]
-(replacing one of that name if the input has it). Failure policy: a missing file, an unreadable
-CSV or a missing column stops with one message naming it and exit status 2; nothing is written.
+the stream uses) and writes every input row unchanged plus a ``substance`` column in [0, 1], six
+decimals (replacing one of that name if the input has it). Failure policy: a missing file, an
+unreadable CSV or a missing column stops with one message naming it and exit status 2; nothing is
+written.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def score_comments(source: TextIO, out: TextIO, text_column: str, name: str = "i
     writer = csv.DictWriter(out, fieldnames=out_columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        row[SUBSTANCE_COLUMN] = f"{substance_score(row.get(text_column) or ''):.4f}"
+        # Six decimals, as the stream stores it: fewer would tie many short comments, which all
+        # score below 0.01, and spoil any ranking made from the file.
+        row[SUBSTANCE_COLUMN] = f"{substance_score(row.get(text_column) or ''):.6f}"
         writer.writerow(row)
     return len(rows)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -19,12 +20,16 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from pipeline.netutil import can_connect, port_in_use
 from pipeline.settings import ConfigError, Settings, get_settings
 from pipeline.warehouse.client import display_url
+
+if TYPE_CHECKING:
+    from pipeline.broker_rollover import BrokerRollover
 
 console = Console(highlight=False)
 STOP_TIMEOUT = 15.0
@@ -43,6 +48,7 @@ class Child:
     env: dict[str, str]
     proc: subprocess.Popen[bytes] | None = None
     started: float = field(default=0.0)
+    ready: Callable[[], bool] | None = None  # its health check, to wait for it after a restart
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,6 +108,7 @@ class Supervisor:
         self.env["BUZZ_KAFKA_URL"] = settings.bootstrap_servers
         self.env["BUZZ_CLICKHOUSE_URL"] = settings.warehouse_url
         self.env.setdefault("PYTHONUNBUFFERED", "1")
+        self.rollover: BrokerRollover | None = None  # empties the embedded broker now and then
 
     def spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> Child:
         child = Child(
@@ -117,6 +124,7 @@ class Supervisor:
     def wait_ready(
         self, child: Child, check: Callable[[], bool], what: str, timeout: float = 90.0
     ) -> None:
+        child.ready = check
         t0 = time.monotonic()
         with console.status(f"starting {child.name}..."):
             while time.monotonic() - t0 < timeout:
@@ -132,11 +140,12 @@ class Supervisor:
                 time.sleep(0.25)
         raise ChildFailed(child, f"was not ready after {timeout:.0f} s")
 
-    def check_ports(self, demo: bool) -> None:
+    def check_ports(self, demo: bool, workers: int = 1) -> None:
         s = self.settings
-        wanted = [
-            ("BUZZ_DASHBOARD_PORT", "127.0.0.1", s.dashboard_port),
-            ("BUZZ_WORKER_WEB_PORT", "127.0.0.1", s.worker_web_port),
+        wanted = [("BUZZ_DASHBOARD_PORT", "127.0.0.1", s.dashboard_port)]
+        wanted += [
+            ("BUZZ_WORKER_WEB_PORT", s.worker_web_host, s.worker_web_port + i)
+            for i in range(workers)
         ]
         if s.embedded_broker:
             wanted.append(("BUZZ_BROKER_PORT", s.broker_host, s.broker_port))
@@ -155,12 +164,19 @@ class Supervisor:
                     "(is another `buzz up` running?)"
                 )
 
-    def start(self, demo: bool, rate: float) -> str:
+    def start(self, demo: bool, rate: float, workers: int = 1) -> str:
         from pipeline.campaign import load_campaign
+        from pipeline.delivery.routes import resolve_secrets
 
         s = self.settings
-        load_campaign(s.campaign_file)  # a bad campaign file stops start-up here, named
-        self.check_ports(demo)
+        # A bad campaign file, or a route's secret not set, stops start-up here, named.
+        resolve_secrets(load_campaign(s.campaign_file).routes, s)
+        if not 1 <= workers <= s.topic_partitions:
+            raise ConfigError(
+                f"--workers: {workers} workers for {s.topic_partitions} partitions "
+                f"(BUZZ_TOPIC_PARTITIONS); use 1 to {s.topic_partitions}"
+            )
+        self.check_ports(demo, workers)
         if s.embedded_broker:
             c = self.spawn("broker", "broker")
             self.wait_ready(
@@ -169,8 +185,10 @@ class Supervisor:
                 f"embedded Kafka-protocol broker on {s.bootstrap_servers}",
             )
             console.print(
-                "  [yellow]![/] the embedded broker keeps every message in memory and "
-                "forgets them on stop (docs/operations.md); use Kafka for production"
+                "  [yellow]![/] the embedded broker keeps messages in memory and forgets them "
+                "on stop; it is rolled over when it holds "
+                + (f"{s.broker_rollover_mb} MB" if s.broker_rollover_mb else "(never: 0)")
+                + " (BUZZ_BROKER_ROLLOVER_MB, docs/operations.md); use Kafka for production"
             )
         else:
             console.print(f"[green]✓[/] broker     using Kafka at {s.bootstrap_servers}")
@@ -187,12 +205,7 @@ class Supervisor:
                 f"[green]✓[/] warehouse  using ClickHouse at {display_url(s.warehouse_url)}"
             )
         self._migrate()
-        c = self.spawn("worker", "worker")
-        self.wait_ready(
-            c,
-            lambda: _http_ok(f"http://127.0.0.1:{s.worker_web_port}/healthz"),
-            "Faust worker consuming",
-        )
+        self.start_workers(workers)
         c = self.spawn("dashboard", "dashboard")
         url = f"http://localhost:{s.dashboard_port}"
         self.wait_ready(
@@ -206,7 +219,26 @@ class Supervisor:
             if not c.alive():
                 raise ChildFailed(c, "exited right after starting")
             console.print(f"[green]✓[/] demo       campaign simulator, {rate:g} events/s")
+        if s.embedded_broker:
+            # Imported here: the roll-over module builds on this one's Child.
+            from pipeline.broker_rollover import BrokerRollover
+
+            self.rollover = BrokerRollover(self.children, s, self.log_dir, console)
         return url
+
+    def start_workers(self, workers: int) -> None:
+        """N workers share the partitions; each has its own health page (port + i)."""
+        s = self.settings
+        for i in range(workers):
+            port = s.worker_web_port + i
+            name = "worker" if workers == 1 else f"worker-{i + 1}"
+            c = self.spawn(name, "worker", env=self.env | {"BUZZ_WORKER_WEB_PORT": str(port)})
+            health = f"http://{s.worker_web_host}:{port}/healthz"
+            self.wait_ready(
+                c,
+                functools.partial(_http_ok, health),
+                f"stream worker consuming, health on {s.worker_web_host}:{port}",
+            )
 
     def _migrate(self) -> None:
         from pipeline.warehouse.client import get_client
@@ -218,36 +250,46 @@ class Supervisor:
 
     def watch(self, stop: Callable[[], bool]) -> None:
         while not stop():
+            if self.rollover is not None:
+                self.rollover.tick(stop)
             for child in self.children:
                 if not child.alive():
                     code = child.proc.returncode if child.proc else "?"
                     raise ChildFailed(child, f"exited unexpectedly with code {code}")
             time.sleep(0.5)
 
-    def stop_all(self) -> None:
-        # Reverse start order: sources first, broker last, so the worker can commit.
+    def stop_all(self, force: Callable[[], bool] = lambda: False) -> None:
+        # Reverse start order: sources first, broker last, so the worker can commit. With the
+        # embedded broker, the worker first writes what the sources sent (unless ``force``).
+        if self.rollover is not None:
+            self.rollover.drain_for_stop(force)
         for child in reversed(self.children):
             if child.alive():
                 console.print(f"[dim]stopping {child.name}...[/]")
             child.stop()
 
 
-def main(demo: bool = False, rate: float = 20.0) -> int:
+def main(demo: bool = False, rate: float = 20.0, workers: int = 1) -> int:
     settings = get_settings()
     sup = Supervisor(settings)
-    stopping = {"flag": False}
+    signals = {"stop": 0}
 
     def on_signal(signum: int, frame: object) -> None:
-        stopping["flag"] = True
+        signals["stop"] += 1
+
+    def on_usr1(signum: int, frame: object) -> None:
+        if sup.rollover is not None:
+            sup.rollover.request()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGUSR1, on_usr1)
     code = 0
     try:
-        url = sup.start(demo, rate)
+        url = sup.start(demo, rate, workers)
         console.print(f"\n[bold]Dashboard:[/] {url}    [dim]logs: {sup.log_dir}/[/]")
         console.print("[dim]Press Ctrl-C to stop.[/]")
-        sup.watch(lambda: stopping["flag"])
+        sup.watch(lambda: signals["stop"] > 0)
     except ChildFailed as exc:
         console.print(f"[red]✗ {exc}[/]; last lines of {exc.child.log_path}:")
         console.print(exc.child.tail(), markup=False)
@@ -259,6 +301,7 @@ def main(demo: bool = False, rate: float = 20.0) -> int:
         console.print(f"[red]✗ buzz up failed: {exc}[/]")
         code = 1
     finally:
-        sup.stop_all()
+        # A second Ctrl-C stops at once, without waiting for the worker.
+        sup.stop_all(force=lambda: signals["stop"] > 1)
         console.print("stopped." if code == 0 else "stopped (see above).")
     return code

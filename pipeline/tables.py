@@ -195,6 +195,7 @@ class StreamPartitionRow(NamedTuple):
     next_offset: int
     event_time_watermark: datetime
     caught_up_at: datetime
+    behind: int
     worker: str
 
 
@@ -289,6 +290,25 @@ class AlertRow(NamedTuple):
     at: datetime
     explanation: str
     example_urls: list[str]
+    revision: int
+    last_at: datetime
+
+
+class AlertDeliveryRow(NamedTuple):
+    alert_id: str
+    route: str
+    channel: str
+    kind: str
+    severity: str
+    mode: str
+    status: str
+    attempt: int
+    digest_id: str
+    error: str
+    next_attempt_at: datetime | None
+    alert_created_at: datetime
+    worker: str
+    at: datetime
 
 
 MENTIONS = Table("buzz.mentions", MentionRow)
@@ -309,9 +329,11 @@ THREAD_POST_SCORES = Table("buzz.thread_post_scores", ThreadPostScoreRow)
 SIGNUP_ATTRIBUTION = Table("buzz.signup_attribution", AttributionRow)
 BUZZ_SIGNUP_LAG = Table("buzz.buzz_signup_lag", LagRow)
 ALERTS = Table("buzz.alerts", AlertRow)
+ALERT_DELIVERIES = Table("buzz.alert_deliveries", AlertDeliveryRow)
 
 ALL: tuple[Table[Any], ...] = (
     MENTIONS, THREAD_POSTS, SIGNUPS, DEAD_LETTERS, SOURCE_STATUS, MENTION_SCORES, BUZZ_MINUTES,
     SIGNUP_MINUTES, BASELINE_STATE, STREAM_PROGRESS, STREAM_PARTITIONS, VALIDATORS,
     VALIDATOR_REACH, THREAD_SCORES, THREAD_POST_SCORES, SIGNUP_ATTRIBUTION, BUZZ_SIGNUP_LAG, ALERTS,
+    ALERT_DELIVERIES,
 )  # fmt: skip

@@ -8,10 +8,11 @@ created here, before any producer or worker touches it, with the same partition 
 from __future__ import annotations
 
 import logging
-import time
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+
+from pipeline.retry import retrying
 
 MENTIONS = "buzz.mentions"
 THREADS = "buzz.threads"
@@ -22,21 +23,28 @@ SOURCE_STATUS = "buzz.source_status"
 
 ALL_TOPICS = (MENTIONS, THREADS, SIGNUPS, DEAD_LETTERS, ALERTS, SOURCE_STATUS)
 
+# The consumer group of the stream workers (pipeline.stream): how far it has committed is how far
+# the pipeline has written (the dashboard's lag, the broker roll-over's check).
+STREAM_GROUP = "buzz-stream"
+
 log = logging.getLogger(__name__)
 
 
 def admin_client(bootstrap: str, timeout: float = 30.0) -> KafkaAdminClient:
     """An admin client, waiting up to ``timeout`` seconds for the broker to answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
+    for attempt in retrying(
+        on=KafkaTimeoutError,
+        what="connecting to the broker",
+        initial=0.5,
+        maximum=2.0,
+        deadline=timeout,
+        logger=log,
+    ):
+        with attempt:
             return KafkaAdminClient(
                 bootstrap_servers=bootstrap, client_id="buzz-admin", request_timeout_ms=10_000
             )
-        except KafkaTimeoutError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    raise AssertionError("unreachable")  # pragma: no cover - retrying re-raises
 
 
 def ensure_topics(

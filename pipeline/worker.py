@@ -21,9 +21,11 @@ from aiokafka import TopicPartition
 from mode import Service
 
 from pipeline.campaign import load_campaign
+from pipeline.delivery.routes import resolve_secrets
 from pipeline.jobs.attribution import LateAttribution
 from pipeline.jobs.base import JobContext
 from pipeline.jobs.cascades import CascadeTracker
+from pipeline.jobs.delivery import delivery_jobs
 from pipeline.jobs.lag import LagCorrelator
 from pipeline.jobs.minutes import MinuteCloser
 from pipeline.jobs.questions import QuestionAger
@@ -51,6 +53,7 @@ def build_stream(settings: Settings) -> tuple[StreamConsumer, Coordinator]:
         return get_client(settings, wait=5)
 
     campaign = load_campaign(settings.campaign_file)  # a bad file stops start-up here
+    secrets = resolve_secrets(campaign.routes, settings)  # so does a route's missing secret
     matcher = compile_subjects(campaign.subjects)
     validators = index_validators(campaign)
     writer, reader = WarehouseWriter(client), WarehouseReader(client)
@@ -86,6 +89,7 @@ def build_stream(settings: Settings) -> tuple[StreamConsumer, Coordinator]:
         QuestionAger(ctx),
         LagCorrelator(ctx),
         LateAttribution(ctx),
+        *delivery_jobs(ctx, secrets, settings.dashboard_link),  # one per route
     ]
     coordinator.passes = {j.name: 0 for j in coordinator.jobs}
     return stream, coordinator
@@ -102,6 +106,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=6,
         broker_rebalance_timeout=6,
         broker_heartbeat_interval=1,
+        web_bind=settings.worker_web_host,  # the interface (web_host only names it in URLs)
         web_host=settings.worker_web_host,
         web_port=settings.worker_web_port,
         web_in_thread=False,
@@ -177,6 +182,9 @@ def main() -> int:
     )
     for noisy in ("kafka", "aiokafka"):  # connection chatter; their warnings still show
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    # A bad campaign file or a route's missing secret stops start-up (ConfigError, one message)
+    # before anything connects.
+    resolve_secrets(load_campaign(settings.campaign_file).routes, settings)
     try:
         prepare(settings)
     except Exception as exc:

@@ -22,6 +22,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from pipeline.warehouse.client import get_client
 from tests.conftest import ROOT, Child, buzz_cmd, clean_env, free_port, wait_for
+from tests.places_scenario import seed_place_signups
 from tests.test_dashboard_scenario import (
     ATTACK_SENTENCE,
     EXPECTED_STORED,
@@ -49,7 +50,10 @@ def dashboard_url(
     own_warehouse: str, broker_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """`buzz dashboard` on a free port, reading the seeded test warehouse and broker."""
-    seed_warehouse(get_client(url=own_warehouse), datetime.now(UTC))
+    now = datetime.now(UTC)
+    seed_warehouse(get_client(url=own_warehouse), now)
+    # Signups spread over places and days for the Places map (none in the other pages' hours).
+    seed_place_signups(get_client(url=own_warehouse), now)
     worker_behind(broker_url)
     port = free_port()
     child = Child(
@@ -154,6 +158,21 @@ PAGES = {
         ["Signups, last 1 h", "What drove them", "Referral codes", "about 3 hours after buzz"],
         1500,
     ),
+    "places": (
+        "/places",
+        "Places",
+        [
+            "Big enough to split:",
+            "Seattle, WA (981), 56 people",
+            "Ready for a local group",
+            "Places with fewer than 5 people are never shown on their own",
+            "2 places are outside the map's US ZIP codes",
+            "Every place",
+            "People over time",
+            "What drove signups there",
+        ],
+        2000,
+    ),
     "explore": ("/explore", "Explore", ["Run query"], 1100),
     "health": (
         "/health",
@@ -181,7 +200,7 @@ def test_bookmarked_health_page_opens_first(dashboard_url: str, browser: WebDriv
     visible(browser, "h1", "Pipeline health")
     visible(browser, "[data-testid='stMetricValue']", str(EXPECTED_STORED))
     nav = browser.find_element(By.CSS_SELECTOR, "header").text
-    for title in ("Now", "Alerts", "Validators", "Conversations", "Signups", "Explore"):
+    for title in ("Now", "Alerts", "Validators", "Conversations", "Signups", "Places", "Explore"):
         assert title in nav, f"top navigation missing {title}"
 
 
@@ -199,6 +218,12 @@ def test_every_page_in_a_browser(dashboard_url: str, browser: WebDriver, page: s
         )
     if page == "validators":
         visible(browser, "[data-testid='stGraphVizChart'] svg")
+    if page == "places":  # the map and the people-over-time chart, both drawn
+        drawn = "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg"
+        WebDriverWait(browser, WAIT).until(
+            lambda d: len(d.find_elements(By.CSS_SELECTOR, drawn)) >= 2,
+            "the Places map and chart never both drew",
+        )
     path_png = screenshot(browser, f"dashboard-{page}.png")
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "Traceback" not in body, f"a traceback on {page} (see {path_png})"

@@ -635,7 +635,8 @@ def test_analyst_profile_allows_client_settings_but_no_writes(users: ET.Element)
     with chdb_session() as s:
         for child in profile:
             if child.tag not in ("constraints", "profile"):
-                s.query(f"SET {child.tag} = {child.text}")
+                value = child.text or ""
+                s.query(f"SET {child.tag} = {value if value.isdigit() else repr(value)}")
         for name in CLIENT_QUERY_SETTINGS:
             s.query(f"SET {name} = 1")  # readonly=1 would raise here
         assert str(s.query("SELECT 1", "CSV")).strip() == "1"
@@ -643,3 +644,69 @@ def test_analyst_profile_allows_client_settings_but_no_writes(users: ET.Element)
             s.query("CREATE TABLE analyst_probe (a UInt8) ENGINE = Memory")
         with pytest.raises(Exception, match="readonly"):
             s.query("SET readonly = 0")
+
+
+# --- the embedded warehouse's sandbox and the server's analyst profile agree ---------------------
+
+# Settings the gateway also holds fixed that this ClickHouse release may not know; a profile
+# naming an unknown setting would stop the server from loading its users.
+GATEWAY_ONLY_SETTINGS = {
+    "allow_experimental_ai_functions", "format_schema_source", "url_base",
+    "allow_get_client_http_header", "profile",
+}  # fmt: skip
+
+
+def _constraint(profile: ET.Element, name: str) -> ET.Element:
+    node = profile.find(f"constraints/{name}")
+    assert node is not None, f"analyst profile has no constraint on {name}"
+    return node
+
+
+def test_analyst_limits_match_the_gateway_and_its_settings(users: ET.Element) -> None:
+    from pipeline.warehouse.gateway_sandbox import Limits
+
+    profile = users.find("profiles/analyst")
+    assert profile is not None
+    limits = Limits(
+        max_result_rows=settings_default("analyst_max_result_rows"),
+        max_execution_seconds=settings_default("analyst_max_execution_seconds"),
+        max_memory_bytes=settings_default("analyst_max_memory_bytes"),
+    )
+    assert limits == Limits()  # the gateway's own defaults are the settings' defaults
+    for name, (low, high) in limits.bounds().items():
+        assert float(profile.findtext(name) or "nan") == high, name
+        node = _constraint(profile, name)
+        assert (float(node.findtext("min") or "nan"), float(node.findtext("max") or "nan")) == (
+            low,
+            high,
+        ), name
+
+
+def test_analyst_cannot_change_what_the_gateway_fixes(users: ET.Element) -> None:
+    from pipeline.warehouse.gateway_sandbox import (
+        FIXED_SETTINGS,
+        FORBIDDEN_SETTINGS,
+        OVERFLOW_SETTINGS,
+    )
+
+    profile = users.find("profiles/analyst")
+    assert profile is not None
+    for name, value in (FIXED_SETTINGS | OVERFLOW_SETTINGS).items():
+        if name in GATEWAY_ONLY_SETTINGS:
+            continue
+        assert _constraint(profile, name).find("const") is not None, name
+        assert (profile.findtext(name) or value) == value, name
+    for name in FORBIDDEN_SETTINGS - GATEWAY_ONLY_SETTINGS:
+        assert _constraint(profile, name).find("const") is not None, name
+
+
+def test_gateway_table_functions_need_no_grant_on_a_server(users: ET.Element) -> None:
+    """What the gateway lets an analyst call is what a server lets a user with only SELECT call
+    in readonly mode (format() aside: its name is also a string function)."""
+    from pipeline.warehouse.gateway_sandbox import ALLOWED_TABLE_FUNCTIONS
+
+    with chdb_session() as s:
+        rows = str(s.query("SELECT name FROM system.table_functions WHERE allow_readonly", "CSV"))
+    readonly_ok = {line.strip('"').lower() for line in rows.split()}
+    assert ALLOWED_TABLE_FUNCTIONS - {"format"} <= readonly_ok
+    assert not readonly_ok & {"file", "url", "s3", "remote", "executable"}

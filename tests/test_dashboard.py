@@ -36,7 +36,7 @@ from tests.test_dashboard_scenario import (
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 TIMEOUT = 60
-PAGES = [None, "alerts", "validators", "conversations", "signups", "explore", "health"]
+PAGES = [None, "alerts", "validators", "conversations", "signups", "places", "explore", "health"]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def filled_warehouse(own_warehouse: str) -> str:
     return own_warehouse
 
 
-# When the seed was written: the attack alerts it holds depend on the 15-minute buckets then.
+# When the seed was written: everything in it is placed relative to that moment.
 FILLED_AT: list[datetime] = []
 
 
@@ -107,8 +107,8 @@ def markdown_text(at: AppTest) -> str:
 
 
 def attack_buckets(now: datetime) -> int:
-    """The attack alerts of the scenario: one per 15-minute bucket its minutes touch."""
-    return sum(1 for r in alert_rows(now) if r[1] == "attack")
+    """The attack alerts of the scenario: one episode, however many versions it was written in."""
+    return len({r[0] for r in alert_rows(now) if r[1] == "attack"})
 
 
 # --- Now -----------------------------------------------------------------------------------
@@ -129,8 +129,9 @@ def test_now_says_what_is_happening(filled_warehouse: str, dashboard_env: Any) -
     assert metric(at, "Share of voice, Jordan Kim").value == "70%"
     assert metric(at, "Negative, Jordan Kim").value == "25%"
     opened = metric(at, "Open alerts, 24 h")
-    # Unhandled: the attack bucket(s), the Reyes spike, a question, a validator, a surge.
-    assert opened.value == str(ALERTS_TOTAL - 1 + attack_buckets(FILLED_AT[-1]))
+    # Unhandled: the attack, coordinated posting, the Reyes spike, a question, a validator, a
+    # surge (the golden thread was handled).
+    assert opened.value == str(ALERTS_TOTAL - 1)
     assert opened.delta == f"{attack_buckets(FILLED_AT[-1])} critical"
 
     per_subject = table_with(at, "negative_share")
@@ -274,6 +275,8 @@ def unused_port() -> int:
         "SELECT 1; DROP TABLE buzz.mentions",
         "/* SELECT */ ALTER TABLE buzz.mentions DELETE WHERE 1",
         "SELECT * FROM buzz.mentions INTO OUTFILE 'stolen.csv'",
+        "SELECT $$'$$; INSERT INTO FUNCTION file('/tmp/x.csv') VALUES (1)",
+        "SELECT 'unterminated",
         "",
     ],
 )
@@ -292,6 +295,7 @@ def test_guard_rejects_anything_but_one_read(sql: str) -> None:
             "WITH t AS (SELECT 1 AS x) SELECT x FROM t",
         ),
         ("SHOW TABLES FROM buzz", "SHOW TABLES FROM buzz"),
+        ("SELECT $$;$$ AS semi;", "SELECT $$;$$ AS semi"),
         ("DESCRIBE TABLE buzz.mentions", "DESCRIBE TABLE buzz.mentions"),
     ],
 )

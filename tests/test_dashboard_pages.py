@@ -50,19 +50,33 @@ def test_alerts_feed_and_mark_as_handled(scenario: str, dashboard_env: Any) -> N
     at = open_page(scenario, dashboard_env, "alerts")
     assert at.title[0].value == "Alerts"
     text = markdown_text(at)
-    # Open alerts only by default, newest first, names instead of ids, with their reasons.
+    # Open alerts only by default: urgent ones first, then the opportunity queue, each latest
+    # first, names instead of ids, with their reasons.
     assert "Thread worth joining" not in text  # handled already
+    assert [h.value for h in at.subheader] == [
+        ":material/notifications_active: Urgent (4)",
+        ":material/inbox: Opportunity queue (2)",
+    ]
     order = [
         text.index(t)
         for t in (
             "Possible attack on Jordan Kim",
+            "Coordinated posting about Jordan Kim",
             "Signup surge on referral",
-            "First post from validator",
             "Spike in mentions of Dana Reyes",
+            "First post from validator",
             "Unanswered question for 120 min",
         )
     ]
     assert order == sorted(order)
+    # The attack went on for three minutes: one card, its latest version, how long it went on,
+    # and how much of it was one text pasted by many accounts.
+    assert text.count("Possible attack on Jordan Kim") == 1
+    assert "(3 min so far, peak 10)" in text
+    assert "Going on for 3 min (3 minutes flagged), updated 2 times" in text
+    assert "60% of this minute's 10 posts are 6 near-identical posts from 6 accounts" in text
+    assert "12 near-identical posts from 11 accounts** (0 like them in the hour before)" in text
+    assert "@troll0, @troll1" in text
     assert "“debate” (7 posts, 0 before)" in text
     assert "> Where does Kim stand on rent control?" in text
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from pipeline.scoring.alerts import alert_id, time_bucket
+from pipeline.scoring.alerts import alert_id
 
 # --- Buzz -----------------------------------------------------------------------------------
 
@@ -255,6 +255,9 @@ ALERT_COLUMNS = [
     "at",
     "explanation",
     "example_urls",
+    "revision",
+    "last_at",
+    "created_at",
 ]
 
 
@@ -302,6 +305,27 @@ ATTACK_WHY = {
         }
     ],
 }
+ATTACK_COORDINATED = {
+    "posts": 6,
+    "accounts": 6,
+    "total": 10,
+    "share": 0.6,
+    "text": "Jordan Kim is a corrupt liar. Resign now! #KimScandal",
+    "handles": ["@troll0", "@troll1"],
+}
+BURST = {
+    "burst": {
+        "cluster": "x:troll0",
+        "posts": 12,
+        "accounts": 11,
+        "before": 0,
+        "text": "Jordan Kim is a corrupt liar. Resign now! #KimScandal",
+        "handles": [f"@troll{i}" for i in range(11)],
+    },
+    "others": [],
+    "episode": {"kind": "coordinated", "subject": "kim", "revision": 1},
+    "share": {"posts": 6, "accounts": 6, "total": 10, "share": 0.6},
+}
 REYES_WHY = {
     "spike_posts": 8,
     "baseline_posts": 40,
@@ -315,28 +339,39 @@ REYES_WHY = {
 
 def alert_rows(now: datetime) -> list[list[Any]]:
     rows: list[list[Any]] = []
-    # One attack alert per 15-minute bucket the attack minutes touch, as the worker keys them.
-    buckets: dict[str, datetime] = {}
-    for ago in (5, 4, 3):
+    # The attack is one episode, as the worker keys it (its first minute), written once per
+    # minute it went on: three versions of one alert, the latest with the highest revision.
+    first, last = minute_start(now, 5), minute_start(now, 3)
+    for revision, ago in enumerate((5, 4, 3), start=1):
         minute = minute_start(now, ago)
-        buckets.setdefault(time_bucket(minute), minute)
-    for key, minute in buckets.items():
+        why = spike_explanation("kim", minute, 10, 2.0, 0.8, True, ATTACK_WHY)
+        episode = {"kind": "attack", "subject": "kim", "started": first.isoformat(),
+                   "last": minute.isoformat(), "minutes": revision, "span_minutes": revision,
+                   "peak": 10.0, "revision": revision, "score": 5.7}  # fmt: skip
+        explained = {**json.loads(why), "episode": episode, "coordinated": ATTACK_COORDINATED}
         rows.append(
             [
-                alert_id("attack", "kim", key),
-                "attack",
-                "kim",
-                "critical",
-                "Possible attack on kim: 10 a minute vs 2.0 usual",
-                minute,
-                spike_explanation("kim", minute, 10, 2.0, 0.8, True, ATTACK_WHY),
-                ["https://x.example/kimfan0/status/83"],
+                alert_id("attack", "kim", first.isoformat()), "attack", "kim", "critical",
+                "Possible attack on kim: 10 a minute vs 2.0 usual"
+                + (f" ({revision} min so far, peak 10)" if revision > 1 else ""),
+                first, json.dumps(explained), ["https://x.example/kimfan0/status/83"],
+                revision, minute, now - timedelta(seconds=60 * ago),
             ]
-        )
+        )  # fmt: skip
+    assert rows[-1][-2] == last
+    rows.append(
+        [
+            alert_id("coordinated", "kim", minute_start(now, 4).isoformat()), "coordinated",
+            "kim", "warning",
+            "Coordinated posting about kim: 12 near-identical posts from 11 accounts in 1 min",
+            minute_start(now, 4), json.dumps(BURST), ["https://x.example/troll0/status/1"], 1,
+            minute_start(now, 4), now - timedelta(minutes=3),
+        ]
+    )  # fmt: skip
     reyes = minute_start(now, 40)
     rows.append(
         [
-            alert_id("spike", "reyes", time_bucket(reyes)),
+            alert_id("spike", "reyes", reyes.isoformat()),
             "spike",
             "reyes",
             "warning",
@@ -344,6 +379,9 @@ def alert_rows(now: datetime) -> list[list[Any]]:
             reyes,
             spike_explanation("reyes", reyes, 8, 1.0, 0.125, False, REYES_WHY),
             [],
+            1,
+            reyes,
+            now - timedelta(minutes=39),
         ]
     )
     rows += [
@@ -404,11 +442,11 @@ def alert_rows(now: datetime) -> list[list[Any]]:
             [],
         ],
     ]
-    return rows
+    return [r if len(r) == len(ALERT_COLUMNS) else [*r, 1, r[5], r[5]] for r in rows]
 
 
 GOLDEN_ALERT = alert_id("golden_thread", "transit", "t1")
-ALERTS_TOTAL = 5  # not counting the attack's one or two bucket alerts
+ALERTS_TOTAL = 7  # attack, coordinated, Reyes spike, golden thread, question, validator, surge
 
 
 def seed_alerts(client: Client, now: datetime) -> None:
@@ -972,7 +1010,7 @@ def worker_behind(bootstrap: str) -> None:
         producer.send("buzz.mentions", f"m{i}".encode(), partition=0)
         producer.flush()
     producer.close()
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id="buzz-worker",
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id="buzz-stream",
                              enable_auto_commit=False)  # fmt: skip
     consumer.commit({TopicPartition("buzz.mentions", 0): OffsetAndMetadata(COMMITTED, "", -1)})
     consumer.close()

@@ -13,7 +13,12 @@ from pipeline.campaign import load_campaign
 from pipeline.events import Author, Mention, ThreadPost
 from pipeline.jobs.cascades import reach_row
 from pipeline.jobs.lag import lag_rows
-from pipeline.jobs.minutes import baseline_from_rows, baseline_rows, close_minutes
+from pipeline.jobs.minutes import (
+    baseline_from_rows,
+    baseline_rows,
+    close_minutes,
+    settled_through,
+)
 from pipeline.processors.raw import content_token
 from pipeline.processors.threads import thread_alerts
 from pipeline.scoring.baseline import BaselineState
@@ -24,7 +29,9 @@ from pipeline.scoring.validator_reach import index_validators
 from pipeline.stream.progress import (
     LATENESS,
     NEVER,
+    STALE,
     PartitionProgress,
+    Report,
     closable_through,
     stream_watermark,
 )
@@ -50,21 +57,34 @@ def _buzz(subject: str, minute: datetime, n: int, negative: float = 0.0) -> Minu
 EXPECTED = {"buzz.mentions": 2, "buzz.signups": 1}
 
 
+def rep(
+    topic: str,
+    p: int,
+    watermark: datetime,
+    caught_up: datetime,
+    behind: int = 0,
+    updated: datetime | None = None,
+    now: datetime = T0,
+) -> Report:
+    return Report(topic, p, watermark, caught_up, behind, updated or now)  # fmt: skip
+
+
 def test_no_minute_closes_while_a_partition_has_not_reported() -> None:
-    reports = [("buzz.mentions", 0, T0, T0), ("buzz.signups", 0, T0, T0)]
-    assert stream_watermark(reports, EXPECTED) is None
+    reports = [rep("buzz.mentions", 0, T0, T0), rep("buzz.signups", 0, T0, T0)]
+    assert stream_watermark(reports, EXPECTED, T0) is None
     assert closable_through(None) is None
 
 
 def test_the_slowest_partition_holds_every_minute_back() -> None:
     now = T0 + timedelta(minutes=30)
     reports = [
-        ("buzz.mentions", 0, now, now),  # caught up now
-        ("buzz.mentions", 1, T0 + timedelta(minutes=5, seconds=30), NEVER),  # re-reading a backlog
-        ("buzz.signups", 0, NEVER, now),  # idle, caught up
-        ("buzz.threads", 0, NEVER, NEVER),  # not a topic minutes wait for
+        rep("buzz.mentions", 0, now, now, now=now),  # caught up now
+        # re-reading a backlog
+        rep("buzz.mentions", 1, T0 + timedelta(minutes=5, seconds=30), NEVER, 900, now=now),
+        rep("buzz.signups", 0, NEVER, now, now=now),  # idle, caught up
+        rep("buzz.threads", 0, NEVER, NEVER, now=now),  # not a topic minutes wait for
     ]
-    w = stream_watermark(reports, EXPECTED)
+    w = stream_watermark(reports, EXPECTED, now)
     assert w == T0 + timedelta(minutes=5, seconds=30) - LATENESS
     assert closable_through(w) == T0 + timedelta(minutes=3)  # 12:04:30 -> 12:03 has ended
 
@@ -72,21 +92,82 @@ def test_the_slowest_partition_holds_every_minute_back() -> None:
 def test_a_restart_that_re_reads_a_backlog_does_not_close_its_minutes() -> None:
     """What was seen: after a restart every minute looked settled and closed with a few mentions.
 
-    The partition being re-read reports when it was last caught up (before the crash), so the
-    watermark stays there until it has caught up again.
+    The partition being re-read reports messages left to read, so only its watermark counts
+    (not the time it was last caught up, before the crash); its dead worker's last report has
+    gone stale in the meantime.
     """
     crash = T0 + timedelta(minutes=10)
     now = T0 + timedelta(minutes=20)
-    before = [("buzz.mentions", 0, crash, crash), ("buzz.mentions", 1, crash, crash)]
-    after_restart = [
-        ("buzz.mentions", 0, now, now),  # this one caught up at once
-        ("buzz.mentions", 1, crash, crash),  # still re-reading what it had not committed
-        ("buzz.signups", 0, NEVER, now),
+    before = [
+        rep("buzz.mentions", 0, crash, crash, now=crash),
+        rep("buzz.mentions", 1, crash, crash, now=crash),
+        rep("buzz.signups", 0, NEVER, crash, now=crash),
     ]
-    assert closable_through(
-        stream_watermark([*before, ("buzz.signups", 0, NEVER, crash)], EXPECTED)
-    ) == (T0 + timedelta(minutes=8))
-    assert closable_through(stream_watermark(after_restart, EXPECTED)) == T0 + timedelta(minutes=8)
+    assert closable_through(stream_watermark(before, EXPECTED, crash)) == T0 + timedelta(minutes=8)
+    # Nobody has spoken for partition 1 since the crash: nothing closes.
+    dead = [rep("buzz.mentions", 0, now, now, now=now), before[1]]
+    dead.append(rep("buzz.signups", 0, NEVER, now, now=now))
+    assert stream_watermark(dead, EXPECTED, now) is None
+    after_restart = [
+        rep("buzz.mentions", 0, now, now, now=now),  # this one caught up at once
+        # still re-reading what it had not committed: only its events count
+        rep("buzz.mentions", 1, crash - timedelta(minutes=3), crash, 5000, now=now),
+        rep("buzz.signups", 0, NEVER, now, now=now),
+    ]
+    assert closable_through(stream_watermark(after_restart, EXPECTED, now)) == T0 + timedelta(
+        minutes=5
+    )
+
+
+def test_a_backfill_sent_to_an_idle_stream_waits_for_its_own_events() -> None:
+    """What was seen: the workers caught up on an empty topic, a backfill of old events came, and
+    minutes closed on the strength of "caught up a moment ago" before the backfill was written."""
+    now = T0 + timedelta(hours=2)
+    idle = [rep("buzz.mentions", p, NEVER, now, now=now) for p in (0, 1)]
+    idle.append(rep("buzz.signups", 0, NEVER, now, now=now))
+    assert stream_watermark(idle, EXPECTED, now) == now - LATENESS
+    reading = [
+        rep("buzz.mentions", 0, T0 + timedelta(minutes=7), now, 3000, now=now),
+        rep("buzz.mentions", 1, NEVER, now, 2000, now=now),  # not a batch written yet
+        idle[2],
+    ]
+    w = stream_watermark(reading, EXPECTED, now)
+    assert w == NEVER - LATENESS  # partition 1 has written none of it: not one minute is past
+
+
+def test_a_report_the_worker_no_longer_refreshes_stops_counting() -> None:
+    fresh = [
+        rep("buzz.mentions", 0, T0, T0),
+        rep("buzz.mentions", 1, T0, T0),
+        rep("buzz.signups", 0, T0, T0),
+    ]
+    assert stream_watermark(fresh, EXPECTED, T0 + STALE) == T0 - LATENESS
+    assert stream_watermark(fresh, EXPECTED, T0 + STALE + timedelta(seconds=1)) is None
+
+
+def test_progress_knows_how_far_behind_the_broker_it_is() -> None:
+    p = PartitionProgress()
+    p.fetched(100, T0)
+    assert p.behind == -1 and p.caught_up_at == NEVER  # where it starts is not known yet
+    p.written(40, T0, now=T0)
+    p.fetched(100, T0 + timedelta(seconds=1))
+    assert p.behind == 60 and p.caught_up_at == NEVER
+    p.written(100, T0, now=T0)
+    p.fetched(100, T0 + timedelta(seconds=2))
+    assert p.behind == 0 and p.caught_up_at == T0 + timedelta(seconds=2)
+    p.fetched(None, None)  # the fetch said nothing about the end
+    assert p.behind == -1 and p.caught_up_at == T0 + timedelta(seconds=2)
+
+
+def test_minutes_settle_in_time_order_up_to_the_first_still_filling() -> None:
+    m = [T0 + timedelta(minutes=k) for k in range(4)]
+    settle = timedelta(seconds=3)
+    assert settled_through([], settle) is None
+    assert settled_through([(m[0], 10.0), (m[1], 9.0), (m[2], 8.0)], settle) == m[2]
+    # one series still writes minute 1: minutes 1 and later wait, whatever their own age
+    ages = [(m[0], 10.0), (m[1], 30.0), (m[1], 0.5), (m[2], 20.0)]
+    assert settled_through(ages, settle) == m[0]
+    assert settled_through([(m[0], 1.0), (m[3], 99.0)], settle) is None
 
 
 def test_a_source_clock_ahead_cannot_push_a_partition_into_the_future() -> None:
@@ -106,10 +187,10 @@ def test_the_watermark_never_passes_any_partitions_own_time(
     reports: list[tuple[int, int, int]],
 ) -> None:
     rows = [
-        ("buzz.mentions", p, T0 + timedelta(seconds=w), T0 + timedelta(seconds=c))
+        rep("buzz.mentions", p, T0 + timedelta(seconds=w), T0 + timedelta(seconds=c))
         for p, w, c in reports
     ]
-    w = stream_watermark(rows, {"buzz.mentions": 2})
+    w = stream_watermark(rows, {"buzz.mentions": 2}, T0)
     latest = {p: max(T0 + timedelta(seconds=a), T0 + timedelta(seconds=b)) for p, a, b in reports}
     if len(latest) < 2:
         assert w is None

@@ -118,3 +118,40 @@ def test_malformed_events_are_dead_lettered_with_reason_and_the_rest_flow(
     assert reasons[0].startswith("not JSON")
     assert "author: Field required" in reasons[1]
     assert all(r[1] == MENTIONS and r[2] >= 0 for r in rows)
+
+
+def test_a_huge_bad_record_in_the_middle_of_a_partition_loses_none_of_the_good_ones(
+    worker: Child, broker_url: str, migrated_warehouse: str
+) -> None:
+    """What was seen: a 200 KB value of NUL bytes (a ~1.2 MB dead letter, past the broker's limit)
+    crashed the sink after the batch was acked: 0 of the 100 good mentions around it were written.
+    """
+    run = uuid.uuid4().hex[:8]
+    good = [synthetic_mention(i, run) for i in range(100)]
+    huge = b"\x00" * 200_000
+    producer = KafkaProducer(bootstrap_servers=broker_url, acks="all", max_request_size=2**21)
+    for v in [*good[:50], huge, *good[50:]]:  # one key: one partition, the bad one in the middle
+        producer.send(MENTIONS, key=b"same-partition", value=v)
+    producer.flush()
+    producer.close()
+    p = f"bench:{run}:%"
+    assert _wait_count(migrated_warehouse, DISTINCT, 100, p=p) == 100, worker.log_tail()
+    sql = (
+        "SELECT count() FROM buzz.dead_letters FINAL WHERE payload_size = 200000"
+        " AND payload_truncated = 1 AND startsWith(reason, 'not JSON')"
+        " AND payload_sha256 = {h:String}"
+    )
+    import hashlib
+
+    assert _wait_count(migrated_warehouse, sql, 1, h=hashlib.sha256(huge).hexdigest()) == 1
+
+
+def test_the_health_page_listens_on_loopback_only(worker: Child) -> None:
+    import psutil
+
+    listening = [
+        c.laddr.ip
+        for c in psutil.Process(worker.proc.pid).net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN
+    ]
+    assert listening and all(ip == "127.0.0.1" for ip in listening), listening

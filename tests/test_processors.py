@@ -16,7 +16,7 @@ from pipeline.campaign import load_campaign
 from pipeline.events import Author, Mention, Signup, ThreadPost, Utm
 from pipeline.processors.housekeeping import DeadLetterProcessor, SourceStatusProcessor
 from pipeline.processors.mentions import MentionScoring, process_mentions
-from pipeline.processors.raw import RawMessage
+from pipeline.processors.raw import Message, RawMessage
 from pipeline.processors.signups import SignupProcessor, campaign_registry
 from pipeline.processors.threads import ThreadProcessor, thread_post_row
 from pipeline.scoring.signups import Target
@@ -47,7 +47,7 @@ SCORING = MentionScoring(compile_subjects(CAMPAIGN.subjects), index_validators(C
 def msgs(
     topic: str, values: list[bytes | None], start: int = 0, partition: int = 0
 ) -> list[RawMessage]:
-    return [RawMessage(topic, partition, start + i, v) for i, v in enumerate(values)]
+    return [Message(topic, partition, start + i, v) for i, v in enumerate(values)]
 
 
 def mention(n: str, text: str, who: str = "ana", audience: int = 10, **kw: Any) -> Mention:

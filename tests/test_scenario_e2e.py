@@ -2,14 +2,17 @@
 
 One scripted scenario on a broker and warehouse of its own (no other test's traffic can move the
 baselines): forty minutes of ordinary talk and signups in the past, then an attack (a negative
-burst on the candidate), a validator cascade three reshares deep, a golden thread, a question left
-unanswered for two hours and a signup surge. Pins: the warehouse holds the expected alerts (one
-per kind) and scores equal to what the pure scorers compute on the same events; after the worker
-is stopped and a new one started, replaying the whole input changes no count and adds no alert.
+burst on the candidate, twelve accounts pasting one text: also a coordinated burst), a validator
+cascade four reshares deep, a golden thread, a question left unanswered for two hours and a signup
+surge. Pins: the warehouse holds the expected alerts (one per kind, the attack's explanation
+saying how much of it was the coordinated text) and scores equal to what the pure scorers
+compute on the same events; after the worker is stopped and a new one started, replaying the
+whole input changes no count and adds no alert (nor an update of one).
 """
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 import uuid
@@ -25,11 +28,11 @@ from kafka import KafkaProducer
 from pipeline.campaign import load_campaign
 from pipeline.events import Author, Mention, Signup, ThreadPost, Utm
 from pipeline.scoring.baseline import floor_minute
-from pipeline.scoring.buzz import aggregate_minutes, score_mention
+from pipeline.scoring.buzz import audience_weight, engagement_weight
 from pipeline.scoring.conversation import is_golden_thread, thread_metrics
-from pipeline.scoring.sentiment import sentiment
+from pipeline.scoring.sentiment import NEGATIVE_BELOW, sentiment
 from pipeline.scoring.signups import floor_hour, lagged_correlation
-from pipeline.scoring.subjects import compile_subjects
+from pipeline.scoring.subjects import compile_subjects, subject_ids
 from pipeline.scoring.validator_reach import build_cascade, cascade_reach, taking_off
 from pipeline.topics import MENTIONS, SIGNUPS, THREADS, ensure_topics
 from pipeline.warehouse.client import get_client
@@ -86,12 +89,12 @@ def attack() -> list[Mention]:
 
 
 def cascade() -> list[Mention]:
-    """Mayor Torres on the Riverline, reshared by 12 people over three levels (not about Kim)."""
+    """Mayor Torres on the Riverline, reshared by 16 people over four levels (not about Kim)."""
     t0 = ATTACK - timedelta(minutes=20)
     text = "The Riverline extension is the best transit news this city has had in years"
     root = _mention("torres", t0, _author("mayortorres", 1000), text)
     out, parents = [root], [root]
-    for level, count in enumerate((6, 4, 2), start=1):
+    for level, count in enumerate((6, 5, 3, 2), start=1):
         layer = []
         for i in range(count):
             parent = parents[i % len(parents)]
@@ -229,6 +232,7 @@ ALERTS = "SELECT kind, subject, count() FROM buzz.alerts FINAL GROUP BY kind, su
 WANT_ALERTS = [
     ("attack", "kim", 1),
     ("cascade", "transit", 1),
+    ("coordinated", "kim", 1),
     ("golden_thread", "kim", 1),
     ("signup_surge", "referral", 1),
     ("unanswered_question", "kim", 1),
@@ -279,18 +283,38 @@ def _naive(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None)
 
 
-def check_scores(snap: dict[str, Any]) -> None:
+def expected_kim_minutes() -> dict[datetime, tuple[Any, ...]]:
+    """Per minute: mentions, authors, engagement and audience volume, mean tone, negative share,
+    computed here from the events with the scorers the worker uses (each event once)."""
     matcher = compile_subjects(CAMPAIGN.subjects)
-    kim_posts = [score_mention(m, matcher) for m in [*ordinary_talk(), *attack()]]
-    want = {r.minute: r for r in aggregate_minutes(kim_posts) if r.subject_id == "kim"}
+    minutes: dict[datetime, dict[str, Mention]] = {}
+    for m in [*ordinary_talk(), *attack()]:
+        if "kim" in subject_ids(matcher, m.text, m.hashtags):
+            minutes.setdefault(floor_minute(m.occurred_at), {})[m.event_id] = m
+    out = {}
+    for minute, by_id in minutes.items():
+        posts = list(by_id.values())
+        tones = [sentiment(m.text) for m in posts]
+        out[minute] = (
+            len(posts),
+            len({m.author.id for m in posts}),
+            round(sum(engagement_weight(m) for m in posts), 6),
+            round(sum(audience_weight(m) for m in posts), 6),
+            sum(tones) / len(posts),
+            sum(t <= NEGATIVE_BELOW for t in tones) / len(posts),
+        )
+    return out
+
+
+def check_scores(snap: dict[str, Any]) -> None:
+    want = expected_kim_minutes()
     got = {row[0].replace(tzinfo=UTC): row for row in snap["kim_minutes"]}
     assert set(got) == set(want)
     for minute, w in want.items():
         g = got[minute]
-        assert g[1:5] == (w.mentions, w.unique_authors, round(w.engagement_volume, 6),
-                          round(w.audience_volume, 6))  # fmt: skip
-        assert g[5] == pytest.approx(w.sentiment_mean, abs=1e-6)
-        assert g[6] == pytest.approx(w.negative_share)
+        assert g[1:5] == w[:4]
+        assert g[5] == pytest.approx(w[4], abs=1e-6)
+        assert g[6] == pytest.approx(w[5])
         assert g[7] == pytest.approx(1.0)  # nobody talked about the rival
     attack_row = got[ATTACK]
     # 40 minutes of exactly 2: mean 2, spread floored at sqrt(2), so z = (12 - 2) / sqrt(2).
@@ -304,15 +328,18 @@ def check_scores(snap: dict[str, Any]) -> None:
     reach = cascade_reach(c, CAMPAIGN.validators[0])
     assert taking_off(c)
     assert snap["reach"] == [
-        (mentions[0].event_id, "mayor-alicia-torres", 13, 1000, 7000, 12, 3,
-         round(reach.structural_virality, 6), 21000.0, 1)
+        (mentions[0].event_id, "mayor-alicia-torres", 17, 1000, 9000, 16, 4,
+         round(reach.structural_virality, 6), 27000.0, 1)
     ]  # fmt: skip
-    assert reach.cascade_audience == 7000 and reach.depth == 3
+    assert reach.cascade_audience == 9000 and reach.depth == 4
 
     golden = thread_metrics(golden_thread())
     t = CAMPAIGN.thresholds
     assert is_golden_thread(
-        golden, min_quality=t.golden_min_quality, min_transactions=t.golden_min_transactions
+        golden,
+        min_quality=t.golden_min_quality,
+        min_transactions=t.golden_min_transactions,
+        min_back_and_forth=t.golden_min_back_and_forth,
     )
     assert snap["threads"] == [
         (f"{RUN}-golden", 7, golden.transactions, round(golden.quality, 6), 1),
@@ -326,6 +353,25 @@ def check_scores(snap: dict[str, Any]) -> None:
     ]
     surge = [r for r in snap["signup_minutes"] if r[3]]
     assert [(r[0], r[1].replace(tzinfo=UTC), r[2]) for r in surge] == [("referral", ATTACK, 10)]
+
+
+def check_attack_alerts(s: Stack) -> None:
+    """The attack says how much of it was one text pasted by many; the burst is its own alert."""
+    rows = s.rows(
+        "SELECT kind, title, revision, explanation FROM buzz.alerts FINAL"
+        " WHERE kind IN ('attack', 'coordinated') ORDER BY kind"
+    )
+    (_, attack_title, attack_rev, attack_why), (_, title, rev, why) = rows
+    assert attack_title.startswith("Possible attack on Jordan Kim: 12 a minute vs 2.0 usual")
+    share = json.loads(attack_why)["coordinated"]
+    assert (share["posts"], share["accounts"], share["total"], share["share"]) == (12, 12, 12, 1.0)
+    assert share["text"].startswith(ATTACK_TEXT)
+    assert title == (
+        "Coordinated posting about Jordan Kim: 12 near-identical posts from 12 accounts in 1 min"
+    )
+    burst = json.loads(why)["burst"]
+    assert burst["handles"][:2] == ["@troll0", "@troll1"] and burst["before"] == 0
+    assert (attack_rev, rev) == (1, 1)
 
 
 def check_lag(s: Stack) -> None:
@@ -352,9 +398,10 @@ def test_scenario_scores_and_alerts_survive_restart_and_replay(stack: Stack) -> 
     assert alerts == WANT_ALERTS, worker.log_tail(60)
     time.sleep(3)  # let the passes after the alerts finish (nothing more should change)
     first = snapshot(stack)
-    assert first["mentions"] == [(80 + 12 + 13,)]
+    assert first["mentions"] == [(80 + 12 + 17,)]
     assert first["signups"] == [(51,)]
     check_scores(first)
+    check_attack_alerts(stack)
     check_lag(stack)
 
     # Stop, start a new worker (state comes back from the warehouse), replay everything.

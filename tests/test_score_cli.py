@@ -37,9 +37,19 @@ def test_output_file_has_every_row_and_column_plus_substance(tmp_path: Path) -> 
     got = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [{k: r[k] for k in ("id", "author", "comment")} for r in got] == ROWS
     assert [float(r["substance"]) for r in got] == [
-        round(substance_score(r["comment"]), 4) for r in ROWS
+        round(substance_score(r["comment"]), 6) for r in ROWS
     ]
-    assert float(got[0]["substance"]) < 0.05 < 0.3 < float(got[1]["substance"])
+    assert float(got[2]["substance"]) < float(got[0]["substance"]) < float(got[1]["substance"])
+
+
+def test_scores_keep_six_decimals_so_short_comments_stay_ranked() -> None:
+    # Short comments all score below 0.01: four decimals tied them in the file.
+    texts = ["Thanks for sharing!", "Following.", "Has anyone asked the same question?"]
+    out = io.StringIO()
+    score_comments(io.StringIO("text\n" + "\n".join(texts) + "\n"), out, "text")
+    written = [line.split(",")[1] for line in out.getvalue().splitlines()[1:]]
+    assert written == [f"{substance_score(t):.6f}" for t in texts]
+    assert len(set(written)) == 3 and max(float(w) for w in written) < 0.05
 
 
 def test_stdout_when_no_output_and_existing_substance_column_is_replaced() -> None:

@@ -23,7 +23,7 @@ from pipeline.scoring.conversation import Question, thread_metrics
 
 T0 = datetime(2026, 11, 3, 12, 7, 30, tzinfo=UTC)
 KINDS = ["spike", "attack", "validator_first", "cascade", "golden_thread", "unanswered_question",
-         "signup_surge"]  # fmt: skip
+         "signup_surge", "coordinated"]  # fmt: skip
 
 
 def spike(minute: datetime, attack: bool = False) -> Spike:
@@ -36,11 +36,10 @@ def test_time_buckets() -> None:
     assert time_bucket(T0, 60) == "2026-11-03T12:00:00+00:00"
 
 
-def test_spike_alerts_are_one_per_bucket_and_attacks_are_critical() -> None:
+def test_spike_alerts_are_keyed_by_their_first_minute_and_attacks_are_critical() -> None:
     a = spike_alert(spike(T0))
-    b = spike_alert(spike(T0 + timedelta(minutes=5)))  # same 15-minute bucket
-    c = spike_alert(spike(T0 + timedelta(minutes=10)))  # next bucket
-    assert a.alert_id == b.alert_id != c.alert_id
+    b = spike_alert(spike(T0 + timedelta(minutes=5)))  # alone, another minute is another alert
+    assert a.key == T0.isoformat() and a.alert_id != b.alert_id and a.revision == 1
     attack = spike_alert(spike(T0, attack=True))
     assert attack.kind == "attack" and attack.severity == "critical"
     assert attack.alert_id != a.alert_id and attack.alert_id.startswith("alert:attack:")
@@ -108,3 +107,12 @@ def test_spike_titles_name_the_subject_as_the_campaign_does() -> None:
     )
     assert spike_alert(spike).title.startswith("Possible attack on kim:")
     assert spike_alert(spike, None, "Jordan Kim").alert_id == spike_alert(spike).alert_id
+
+
+def test_every_alert_kind_is_urgent_or_an_opportunity() -> None:
+    from typing import get_args
+
+    from pipeline.scoring.alerts import OPPORTUNITY, URGENT, AlertKind
+
+    assert URGENT.isdisjoint(OPPORTUNITY)
+    assert set(get_args(AlertKind)) == URGENT | OPPORTUNITY

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -16,17 +17,15 @@ from pipeline.scoring.baseline import BaselineParams, BaselineState, Expectation
 from pipeline.scoring.buzz import (
     MinuteBuzz,
     ScoredMention,
-    aggregate_minutes,
-    assess_minutes,
+    assess_rows,
     audience_weight,
     contenders,
     detect_spike,
     engagement_weight,
-    score_mention,
     share_of_voice,
 )
 from pipeline.scoring.explain import contrast, explain_spike
-from pipeline.scoring.subjects import compile_subjects
+from pipeline.scoring.sentiment import NEGATIVE_BELOW, sentiment
 
 T0 = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
 CAMPAIGN = load_campaign()
@@ -68,32 +67,6 @@ def test_weights_are_log_scaled() -> None:
     assert engagement_weight(mention("1", "t", likes=9)) == pytest.approx(2.0)
     assert engagement_weight(mention("1", "t", likes=19, reshares=40)) == pytest.approx(3.0)
     assert audience_weight(mention("1", "t", audience=999)) == pytest.approx(4.0)
-
-
-def test_score_mention_uses_matcher_and_injected_sentiment() -> None:
-    s = score_mention(
-        mention("1", "Jordan Kim on rent", hashtags=["riverline"]),
-        compile_subjects(CAMPAIGN.subjects),
-        sentiment_of=lambda text: -0.5,
-    )
-    assert s.subjects == ("kim", "transit", "housing") and s.sentiment == -0.5
-
-
-def test_minute_aggregates_concrete() -> None:
-    rows = aggregate_minutes(
-        [
-            scored(mention("1", "a", author="a", audience=99, likes=9), tone=-0.6),
-            scored(mention("2", "b", at=T0 + timedelta(seconds=50), author="a"), tone=0.4),
-            scored(mention("2", "b", at=T0 + timedelta(seconds=50), author="a"), tone=0.4),  # dup
-            scored(mention("3", "c", at=T0 + timedelta(seconds=61), author="b"), ("kim", "reyes")),
-        ]
-    )
-    assert rows[0].sentiment_mean == pytest.approx(-0.1)
-    assert rows == [
-        MinuteBuzz("kim", T0, 2, 1, 3.0, 4.0, rows[0].sentiment_mean, 0.5),
-        MinuteBuzz("kim", T0 + timedelta(minutes=1), 1, 1, 1.0, 1.0, 0.0, 0.0),
-        MinuteBuzz("reyes", T0 + timedelta(minutes=1), 1, 1, 1.0, 1.0, 0.0, 0.0),
-    ]
 
 
 def test_share_of_voice_among_contenders() -> None:
@@ -205,18 +178,22 @@ def test_detect_spike_thresholds_and_attack_flag() -> None:
     assert rival is not None and not rival.attack  # an attack is on our candidate
 
 
-def test_assess_minutes_scores_before_learning_and_is_idempotent() -> None:
+def spikes_of(rows: list[MinuteBuzz], state: BaselineState) -> list[Any]:
+    return [a.spike for a in assess_rows(rows, state, CAMPAIGN) if a.spike is not None]
+
+
+def test_assess_rows_scores_before_learning_and_is_idempotent() -> None:
     state = BaselineState()
     history = [
         MinuteBuzz("kim", T0 + timedelta(minutes=i), 1, 1, 1.0, 1.0, 0.0, 0.0) for i in range(60)
     ]
-    assert assess_minutes(history, state, CAMPAIGN) == []
+    assert spikes_of(history, state) == []
     burst = [MinuteBuzz("kim", T0 + timedelta(minutes=65), 12, 12, 12.0, 12.0, -0.6, 0.75)]
-    spikes = assess_minutes(burst, state, CAMPAIGN)
+    spikes = spikes_of(burst, state)
     assert [(s.subject_id, s.mentions, s.attack) for s in spikes] == [("kim", 12, True)]
     # Four quiet minutes (61..64) were learned as zeros before judging minute 65.
     assert state.subjects["kim"].overall.n == 66
-    assert assess_minutes(burst, state, CAMPAIGN) == []
+    assert assess_rows(burst, state, CAMPAIGN) == []  # a replay: not judged, not learned again
 
 
 # --- explanations ---------------------------------------------------------------------------
@@ -264,3 +241,49 @@ def test_explain_spike_finds_terms_tags_links_authors_and_examples() -> None:
     assert why.authors[0].item == "@tabloid" and why.authors[0].spike_posts == 6
     assert why.examples[0].event_id == "x:s0"  # the original, most engaged
     assert why.examples[0].url == "https://x.example/s0"
+
+
+def test_explain_spike_lists_the_words_that_made_the_negative_posts_negative() -> None:
+    base = [
+        scored(
+            mention(f"b{i}", "Kim talked about rent again, what a liar", author=f"u{i}"), tone=-0.6
+        )
+        for i in range(2)
+    ] + [scored(mention(f"c{i}", "Kim talked about rent again", author=f"v{i}")) for i in range(18)]
+    texts = [
+        "Jordan Kim is a liar and a fraud. Disgusting. Resign! #KimGate",
+        "What a disgusting fraud, resign now #KimGate",
+        "Kim should resign, this is disgusting",
+    ]
+    spike = [
+        scored(mention(f"s{i}", texts[i % 3], author=f"r{i}"), tone=sentiment(texts[i % 3]))
+        for i in range(6)
+    ] + [scored(mention("p0", "Disgusting weather but Kim was great", author="p"), tone=0.2)]
+    assert all(s.sentiment <= NEGATIVE_BELOW for s in spike[:6])
+    why = explain_spike(spike, base)
+    words = [d.item for d in why.negative_terms]
+    assert {"disgusting", "resign"} <= set(words)
+    # "liar" was already said in the negative posts before: it drives less than the new words.
+    assert "liar" not in words[:2]
+    # Only negative posts count: the positive post's "disgusting" makes no 7th.
+    assert next(d for d in why.negative_terms if d.item == "disgusting").spike_posts == 6
+
+
+def test_spikes_lifted_by_one_story_fold_into_it() -> None:
+    from pipeline.scoring.buzz import Spike, fold_spikes
+
+    at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+    def sp(subject: str, mentions: int, expected: float, attack: bool = False) -> Spike:
+        return Spike(subject, "x", at, mentions, expected, 9.0, 0.5 if attack else 0.1, attack)
+
+    kim, housing = sp("kim", 1400, 470, True), sp("housing", 680, 395)
+    transit = sp("transit", 500, 390)
+    # 200 of housing's posts also name Kim (its excess is 285): folded. Transit shares 20 of 110.
+    shared = {("housing", "kim"): 200, ("kim", "housing"): 200, ("transit", "kim"): 20}
+    assert fold_spikes([housing, transit, kim], shared) == {"housing": "kim"}
+    # The attack leads even when a spike is larger; without shared posts nothing folds.
+    big = sp("reyes", 3000, 100)
+    assert fold_spikes([big, kim], {("kim", "reyes"): 900}) == {}
+    assert fold_spikes([big, kim], {("reyes", "kim"): 2000}) == {"reyes": "kim"}
+    assert fold_spikes([kim, housing], {}) == {}

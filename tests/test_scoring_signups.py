@@ -5,16 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from pipeline.events import Signup, Utm
 from pipeline.scoring.signups import (
     Target,
     attribute_signup,
     best_lag,
-    count_signups,
-    hourly_counts,
     lagged_correlation,
     pearson,
 )
@@ -73,21 +69,6 @@ def test_attribution_precedence(s: Signup, expected: tuple[str, str, str]) -> No
     assert (a.kind, a.target_id, a.via) == expected and a.event_id == s.event_id
 
 
-def test_counts_per_channel_form_referral_and_target() -> None:
-    signups = [
-        signup("1", "TORRES"),
-        signup("1", "TORRES"),  # duplicate delivery
-        signup("2", "torres", channel="sms", form="donate"),
-        signup("3", channel="sms", form=""),
-    ]
-    c = count_signups(signups, REGISTRY)
-    assert c.total == 3
-    assert c.by_channel == {"web": 1, "sms": 2}
-    assert c.by_form == {"volunteer": 1, "donate": 1, "(none)": 1}
-    assert c.by_referral == {"torres": 2}
-    assert c.by_target == {"validator:mayor-alicia-torres": 2, "channel:sms": 1}
-
-
 def test_lagged_correlation_finds_a_three_hour_lag() -> None:
     pattern = [3, 8, 1, 0, 5, 9, 2, 7, 4, 6, 0, 3] * 4
     buzz = {T0 + timedelta(hours=i, minutes=17): float(v) for i, v in enumerate(pattern)}
@@ -106,23 +87,3 @@ def test_constant_or_empty_series_give_no_correlation() -> None:
     assert best_lag(lagged_correlation({}, {})) is None
     assert pearson([1.0, 2.0], [2.0, 4.0]) is None  # too few pairs
     assert pearson([0.1] * 10, [1.0, 2.0] * 5) is None  # constant despite float noise
-
-
-def test_hourly_counts() -> None:
-    times = [T0 + timedelta(minutes=m) for m in (0, 59, 60, 61, 200)]
-    assert hourly_counts(times) == {
-        T0: 2,
-        T0 + timedelta(hours=1): 2,
-        T0 + timedelta(hours=3): 1,
-    }
-
-
-@given(
-    st.lists(st.floats(0, 1000), min_size=3, max_size=60),
-    st.lists(st.floats(0, 1000), min_size=3, max_size=60),
-)
-def test_correlations_are_bounded(xs: list[float], ys: list[float]) -> None:
-    buzz = {T0 + timedelta(hours=i): v for i, v in enumerate(xs)}
-    sign = {T0 + timedelta(hours=i): v for i, v in enumerate(ys)}
-    for r in lagged_correlation(buzz, sign, max_lag_hours=5):
-        assert r.r is None or -1.0 <= r.r <= 1.0

@@ -21,9 +21,10 @@ import responses
 
 from pipeline.events import DeadLetter, Mention
 from pipeline.settings import load_settings
-from pipeline.sources import Backoff, MemoryEmitter, RetriableError, Runner, RunOptions
+from pipeline.sources import MemoryEmitter, RetriableError, RetryPolicy, Runner, RunOptions
 from pipeline.sources.base import SourceContext
-from pipeline.sources.bluesky import BlueskySource, post_fields
+from pipeline.sources.bluesky.mapping import post_fields
+from pipeline.sources.bluesky.source import BlueskySource
 from pipeline.sources.testing import SourceTestSuite
 from tests.netguard import recorded_api
 
@@ -41,7 +42,7 @@ def fixture(name: str) -> Any:
 @pytest.fixture(autouse=True)
 def _isolated(isolated_settings: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(
-        BlueskySource, "backoff", Backoff(initial=0.01, maximum=0.05, max_attempts=3)
+        BlueskySource, "retry_policy", RetryPolicy(initial=0.01, maximum=0.05, attempts=3)
     )
     yield
 

@@ -19,10 +19,10 @@ from pipeline.events import ThreadPost
 from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import CheckpointStore, MemoryEmitter, Runner, RunOptions
 from pipeline.sources.base import SourceContext
-from pipeline.sources.discourse import DiscourseConfig, DiscourseSource
-from pipeline.sources.discourse_map import post_fields
+from pipeline.sources.discourse.mapping import post_fields
+from pipeline.sources.discourse.source import DiscourseConfig, DiscourseSource
 from pipeline.sources.emitter import Record
-from pipeline.sources.retry import RetriableError
+from pipeline.sources.errors import RetriableError
 from pipeline.sources.testing import FixtureServer, SourceTestSuite
 
 ROOT = Path(__file__).resolve().parent.parent

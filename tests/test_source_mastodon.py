@@ -22,9 +22,17 @@ import yaml
 
 from pipeline.events import DeadLetter, Mention
 from pipeline.settings import ConfigError, load_settings
-from pipeline.sources import Backoff, FatalError, MemoryEmitter, RetriableError, Runner, RunOptions
+from pipeline.sources import (
+    FatalError,
+    MemoryEmitter,
+    RetriableError,
+    RetryPolicy,
+    Runner,
+    RunOptions,
+)
 from pipeline.sources.base import SourceContext
-from pipeline.sources.mastodon import MastodonSource, status_fields
+from pipeline.sources.mastodon.mapping import status_fields
+from pipeline.sources.mastodon.source import MastodonSource
 from pipeline.sources.testing import SourceTestSuite
 from tests.conftest import SHARED_FIXTURES
 from tests.netguard import recorded_api
@@ -49,7 +57,7 @@ def fixture(name: str) -> Any:
 @pytest.fixture(autouse=True)
 def _isolated(isolated_settings: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(
-        MastodonSource, "backoff", Backoff(initial=0.01, maximum=0.05, max_attempts=3)
+        MastodonSource, "retry_policy", RetryPolicy(initial=0.01, maximum=0.05, attempts=3)
     )
     yield
 
@@ -128,6 +136,11 @@ def test_maps_post_reblog_reply_and_quote() -> None:
     assert quote.text.startswith("CW: local politics\nFact check:")
     assert quote.links == ["https://news.example/riverline-grant"]
     assert quote.author.audience == 22050
+
+    # A deleted status comes back with its plain source as `text` and no HTML `content`.
+    deleted = {**by_id[ORIG], "content": "", "text": "  Proud to stand with #KimForSenate  "}
+    gone = Mention(**status_fields(deleted, "civic.social"))
+    assert gone.text == "Proud to stand with #KimForSenate"
 
 
 def test_one_poll_reads_every_tag_once(tmp_path: Path, tags_api: responses.RequestsMock) -> None:

@@ -12,7 +12,7 @@ from pipeline.events import DeadLetter, Mention, Signup, ThreadPost
 from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import CheckpointStore, JsonLinesEmitter, MemoryEmitter, Runner, RunOptions
 from pipeline.sources.emitter import Record
-from pipeline.sources.replay import ReplaySource
+from pipeline.sources.replay.source import ReplaySource
 from pipeline.sources.testing import SourceTestSuite
 
 pytestmark = pytest.mark.usefixtures("isolated_settings")

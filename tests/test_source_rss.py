@@ -23,7 +23,7 @@ from pipeline.events import DeadLetter, Mention, ThreadPost, decode
 from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import CheckpointStore, MemoryEmitter, Runner, RunOptions
 from pipeline.sources.emitter import Record
-from pipeline.sources.rss import RssConfig, RssSource
+from pipeline.sources.rss.source import RssConfig, RssSource
 from pipeline.sources.testing import FixtureServer, SourceTestSuite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,8 +118,20 @@ def test_wordpress_rss_comments(tmp_path: Path) -> None:
     assert lee.text == "Thanks for the recap. Was the clinic question answered?"
 
 
-def test_cli_once_dry_run_prints_valid_events_then_304(tmp_path: Path) -> None:
-    """The issue's done-criterion: `buzz source run rss --url URL --once --dry-run`."""
+def events(out: bytes) -> list[dict[str, Any]]:
+    """A dry run's events, without the ingest time (which differs from run to run)."""
+    rows = [orjson.loads(line) for line in out.splitlines()]
+    for row in rows:
+        row["value"].pop("ingested_at")
+    return rows
+
+
+def test_cli_once_dry_run_prints_valid_events_and_changes_no_state(tmp_path: Path) -> None:
+    """`buzz source run rss --url URL --once --dry-run`, twice: the same events both times.
+
+    A dry run reads the checkpoint (it shows what a real run would send next) but never writes
+    it, so checking a feed first loses nothing for the real run.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUZZ_")}
     env["BUZZ_DATA_DIR"] = str(tmp_path)
     cmd = [sys.executable, "-m", "pipeline", "source", "run", "rss", "--url", NEWS]
@@ -132,14 +144,24 @@ def test_cli_once_dry_run_prints_valid_events_then_304(tmp_path: Path) -> None:
         row = orjson.loads(line)
         event = decode(row["topic"], orjson.dumps(row["value"]))
         assert row["topic"] == "buzz.mentions" and row["key"] == event.key().decode()
-    etag = '"' + hashlib.sha1((FIXTURES / "news.xml").read_bytes()).hexdigest() + '"'
-    cp = orjson.loads((tmp_path / "checkpoints" / "rss.json").read_bytes())
-    assert cp["feeds"][NEWS]["etag"] == etag
+    assert list(tmp_path.iterdir()) == []  # no checkpoint, nothing at all
 
     second = subprocess.run(cmd, capture_output=True, env=env, cwd=ROOT, timeout=60, check=False)
     assert second.returncode == 0, second.stderr.decode()
-    assert second.stdout == b""  # 304 Not Modified: nothing new, nothing printed
+    assert events(second.stdout) == events(first.stdout)
+    assert list(tmp_path.iterdir()) == []
+
+    # A real run saves the ETag; a dry run after it reads that checkpoint: 304, nothing new.
+    code, records = run(tmp_path, url=NEWS)
+    assert code == 0 and len(records) == 22
+    etag = '"' + hashlib.sha1((FIXTURES / "news.xml").read_bytes()).hexdigest() + '"'
+    checkpoint = tmp_path / "checkpoints" / "rss.json"
+    saved = checkpoint.read_bytes()
+    assert orjson.loads(saved)["feeds"][NEWS]["etag"] == etag
+    third = subprocess.run(cmd, capture_output=True, env=env, cwd=ROOT, timeout=60, check=False)
+    assert third.returncode == 0 and third.stdout == b""
     assert SERVER.seen[-1][1].get("if-none-match") == etag
+    assert checkpoint.read_bytes() == saved
 
 
 def test_interrupted_poll_resumes_without_loss_or_repeats(tmp_path: Path) -> None:
@@ -219,3 +241,41 @@ def test_feeds_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BUZZ_SOURCE_RSS_URL", f"{NEWS} {SERVER.url}/other.xml")
     cfg = RssConfig.load("rss")
     assert cfg.url == [NEWS, f"{SERVER.url}/other.xml"]
+
+
+def rdf_feed(authors: list[str]) -> bytes:
+    """An RSS 1.0 (RDF) feed like a preprint server's, one item per author list."""
+    items = "".join(
+        f"""<item rdf:about="https://preprints.example/{n}"><title>Transit study {n}</title>
+        <link>https://preprints.example/{n}</link><dc:creator>{who}</dc:creator>
+        <dc:date>2026-11-20T0{n}:00:00Z</dc:date><description>Abstract {n}.</description></item>"""
+        for n, who in enumerate(authors)
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+ xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns="http://purl.org/rss/1.0/">
+<channel rdf:about="https://preprints.example/feed"><title>Preprints</title>
+<link>https://preprints.example/</link><description>New preprints</description></channel>
+{items}</rdf:RDF>""".encode()
+
+
+def test_a_long_author_list_is_cut_and_flagged_not_refused(tmp_path: Path) -> None:
+    """Real preprint feeds list dozens of authors in one dc:creator: past the 200-character limit
+    of author.id and author.handle the item is still one valid event, its cut fields named."""
+    names = ", ".join(f"Author{i:03d} Surname{i:03d}" for i in range(25))  # 25 authors
+    long_list = names[:500]
+    assert len(long_list) == 500
+    SERVER.respond("/preprints.xml", 200, rdf_feed([long_list, "Lee Park"]))
+    code, records = run(tmp_path, url=SERVER.url + "/preprints.xml")
+    assert code == 0 and len(records) == 2
+    assert all(isinstance(r, Mention) for r in records)
+    short_one, long_one = sorted(records, key=lambda r: len(r.author.handle))  # type: ignore[attr-defined]
+    assert isinstance(long_one, Mention) and isinstance(short_one, Mention)
+    decode(long_one.topic, long_one.to_json())  # valid on the topic, as the worker reads it
+    assert long_one.truncated == ["author.handle", "author.id"]
+    assert long_one.author.handle == long_list[:200]
+    assert len(long_one.author.id) == 200 and long_one.author.id.startswith("preprints.example:")
+    assert long_one.author.display_name == long_list  # within its own 500-character limit
+    assert orjson.loads(long_one.to_json())["truncated"] == ["author.handle", "author.id"]
+    assert short_one.truncated == [] and short_one.author.handle == "Lee Park"
+    assert "truncated" not in orjson.loads(short_one.to_json())

@@ -32,12 +32,15 @@ def test_scaffolded_connector_passes_its_generated_test(
     assert new_main("town_forum", root=project) == 0
     out = capsys.readouterr().out
     for made in (
-        "pipeline/sources/town_forum.py",
+        "pipeline/sources/town_forum/__init__.py",
+        "pipeline/sources/town_forum/source.py",
+        "pipeline/sources/town_forum/client.py",
+        "pipeline/sources/town_forum/mapping.py",
         "tests/fixtures/sources/town_forum/items.json",
         "tests/test_source_town_forum.py",
     ):
         assert (project / made).is_file() and f"created {made}" in out
-    assert 'town_forum = "pipeline.sources.town_forum:TownForumSource"' in out
+    assert 'town_forum = "pipeline.sources.town_forum.source:TownForumSource"' in out
     assert '[project.entry-points."buzz.sources"]' in out and "pip install -e ." in out
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUZZ_")}
@@ -47,9 +50,18 @@ def test_scaffolded_connector_passes_its_generated_test(
         cwd=project, env=env, capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "6 passed, 1 skipped" in result.stdout  # the skip: not registered yet
+    assert "7 passed, 1 skipped" in result.stdout  # the skip: not registered yet
     # It really ran the copy, not the repository's package.
-    assert not (ROOT / "pipeline" / "sources" / "town_forum.py").exists()
+    assert not (ROOT / "pipeline" / "sources" / "town_forum").exists()
+    # As generated, it is the house style: ruff-clean and formatted.
+    made = [str(project / "pipeline" / "sources" / "town_forum"), str(project / "tests")]
+    ruff = [sys.executable, "-m", "ruff"]
+    lint = subprocess.run([*ruff, "check", "--no-cache", *made], cwd=ROOT, capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    fmt = subprocess.run([*ruff, "format", "--check", "--no-cache", *made], cwd=ROOT,
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
 @pytest.mark.parametrize("name", ["Bad-Name", "x", "1abc", "class", "base", "demo", "a b"])
@@ -69,7 +81,7 @@ def test_existing_files_are_not_overwritten(
     assert new_main("town_forum", root=project) == 2
     assert "not overwriting what exists: tests/test_source_town_forum.py" in capsys.readouterr().err
     assert mine.read_text() == "# mine\n"
-    assert not (project / "pipeline" / "sources" / "town_forum.py").exists()
+    assert not (project / "pipeline" / "sources" / "town_forum").exists()
 
 
 def test_outside_a_project_it_says_where_to_run(

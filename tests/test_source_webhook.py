@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import html
 import re
 import socket
 import threading
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import orjson
 import pytest
@@ -23,15 +25,15 @@ from pipeline.pii import hmac_email, hmac_phone
 from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import MemoryEmitter, Runner, RunOptions
 from pipeline.sources.testing import SourceTestSuite
-from pipeline.sources.webhook import WebhookSource
-from pipeline.sources.webhook_auth import sign
-from pipeline.sources.webhook_map import (
+from pipeline.sources.webhook.auth import sign
+from pipeline.sources.webhook.mapping import (
     PayloadError,
     map_actionnetwork,
     map_form,
     map_mobilize,
-    redacted_body,
 )
+from pipeline.sources.webhook.redact import parse_form, redacted_body
+from pipeline.sources.webhook.source import WebhookSource
 from tests.conftest import free_port
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sources" / "webhook"
@@ -125,11 +127,18 @@ def test_generic_form() -> None:
 
 def test_redaction_keeps_shape_and_drops_people() -> None:
     body = fixture("actionnetwork_submissions.json")
-    red = redacted_body(body).decode()
+    red = redacted_body(orjson.loads(body)).decode()
     assert_no_clear_pii(red)
     assert "ref-v12" in red and "osdi:submission" in red  # still useful to debug
-    text = redacted_body(b"email=someone@example.org&phone=+1 503 555 0100").decode()
-    assert "example.org" not in text and "555" not in text
+    assert "2026-11-21T18:04:11Z" in red  # dates are not phone numbers
+    form = parse_form(b"email=someone%40example.org&phone=%2B1+503+555+0100&utm[source]=fb")
+    assert form == {
+        "email": "someone@example.org",
+        "phone": "+1 503 555 0100",
+        "utm": {"source": "fb"},
+    }
+    text = redacted_body(form).decode()
+    assert "example.org" not in text and "555" not in text and '"source":"fb"' in text
 
 
 # -- the live receiver ----------------------------------------------------------------------------
@@ -227,11 +236,19 @@ def test_replay_refused_after_a_restart(tmp_path: Path) -> None:
 
 def test_token_mode(tmp_path: Path) -> None:
     body = fixture("mobilize_attendance.json")
+    json_type = {"Content-Type": "application/json"}
     with Live(tmp_path, token="s3cret-token") as live:
-        assert live.post("mobilize", body, {"X-Webhook-Token": "s3cret-token"}).status_code == 202
-        assert live.post("mobilize", body, params={"token": "s3cret-token"}).status_code == 202
-        assert live.post("mobilize", body, {"X-Webhook-Token": "s3cret-tokeN"}).status_code == 401
-        assert live.post("mobilize", body).status_code == 401
+        token = {"X-Webhook-Token": "s3cret-token", **json_type}
+        assert live.post("mobilize", body, token).status_code == 202
+        assert (
+            live.post("mobilize", body, json_type, params={"token": "s3cret-token"}).status_code
+            == 202
+        )
+        assert (
+            live.post("mobilize", body, {**token, "X-Webhook-Token": "s3cret-tokeN"}).status_code
+            == 401
+        )
+        assert live.post("mobilize", body, json_type).status_code == 401
     ids = [r.event_id for r in live.emitter.records]  # type: ignore[attr-defined]
     assert ids == ["mobilize:attendance:48213"] * 2  # the same signup: one row downstream
 
@@ -291,3 +308,233 @@ def test_config_needs_a_secret_or_token() -> None:
         WebhookSource.Config.load("webhook")
     with pytest.raises(ConfigError, match=r"--secret: .*whsec_"):
         WebhookSource.Config.load("webhook", secret="whsec_!!not base64!!")
+
+
+# -- concurrent replays: one delivery, however many copies arrive at once -------------------------
+def fire_together(
+    live: Live, route: str, body: bytes, headers: dict[str, str], n: int
+) -> list[Any]:
+    """``n`` identical requests sent at the same instant (a barrier), each on its own connection."""
+    barrier = threading.Barrier(n)
+    answers: list[Any] = [None] * n
+
+    def one(i: int) -> None:
+        barrier.wait()
+        answers[i] = live.post(route, body, headers)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return answers
+
+
+def assert_admitted_once(answers: list[Any]) -> None:
+    codes = sorted(a.status_code for a in answers)
+    assert codes.count(202) == 1, codes
+    for a in answers:
+        if a.status_code != 202:  # a clear duplicate answer: 409 while in progress, 200 after
+            assert a.status_code in (200, 409) and a.json()["status"] == "duplicate", a.text
+
+
+def test_concurrent_identical_deliveries_are_admitted_once(tmp_path: Path) -> None:
+    rounds, copies = 20, 8
+    with Live(tmp_path, secret=SECRET) as live:
+        for r in range(rounds):
+            body = orjson.dumps({"id": f"conc-{r}", "email": f"p{r}@example.org"})
+            answers = fire_together(live, "form", body, signed(body, f"msg_conc_{r}"), copies)
+            assert_admitted_once(answers)
+    ids = [rec.event_id for rec in live.emitter.records]  # type: ignore[attr-defined]
+    assert sorted(ids) == sorted(f"form:conc-{r}" for r in range(rounds))
+
+
+def test_concurrent_deliveries_reach_the_topic_once(tmp_path: Path, broker_url: str) -> None:
+    """The same, producing to the real (embedded) broker: exactly one event per delivery."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    run = f"{time.time_ns():x}"
+    port = free_port()
+    config = WebhookSource.Config.load("webhook", port=port, secret=SECRET)
+    settings = load_settings(data_dir=tmp_path, kafka_url=broker_url)
+    runner = Runner(WebhookSource, config, settings, RunOptions())
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    live = Live.__new__(Live)
+    live.url = f"http://127.0.0.1:{port}/webhooks"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            break
+        time.sleep(0.05)
+    try:
+        for r in range(20):
+            body = orjson.dumps({"id": f"{run}-{r}", "email": f"p{r}@example.org"})
+            assert_admitted_once(fire_together(live, "form", body, signed(body, f"m-{run}-{r}"), 8))
+    finally:
+        runner.stop.set()
+        thread.join(30)
+    consumer = KafkaConsumer(bootstrap_servers=broker_url, consumer_timeout_ms=3000)
+    parts = [
+        TopicPartition("buzz.signups", p) for p in consumer.partitions_for_topic("buzz.signups")
+    ]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    ours = [
+        orjson.loads(m.value)["event_id"]
+        for m in consumer
+        if orjson.loads(m.value)["event_id"].startswith(f"form:{run}-")
+    ]
+    consumer.close()
+    assert sorted(ours) == sorted(f"form:{run}-{r}" for r in range(20))
+
+
+def test_a_delivery_that_could_not_be_handed_over_can_be_retried(tmp_path: Path) -> None:
+    """A 503 (the producer did not take it in time) releases the id: the retry gets through.
+
+    Delivery A holds the producer; B waits behind it past --reply-timeout, is answered 503 and
+    never produced; B's retry is then accepted, once. A, whose hand-over had begun, is waited
+    out and answered 202: an answer never contradicts what reached the producer.
+    """
+    body_a = orjson.dumps({"id": "held", "email": "a@example.org"})
+    body_b = orjson.dumps({"id": "queued", "email": "b@example.org"})
+    with Live(tmp_path, secret=SECRET, reply_timeout=0.5) as live:
+        release, holding = threading.Event(), threading.Event()
+        send = live.emitter.send
+
+        def slow_send(record: Any) -> None:
+            holding.set()
+            release.wait(10)
+            send(record)
+
+        live.emitter.send = slow_send  # type: ignore[method-assign]
+        first: list[Any] = []
+        held = threading.Thread(
+            target=lambda: first.append(live.post("form", body_a, signed(body_a, "msg_a")))
+        )
+        held.start()
+        assert holding.wait(10)
+        assert live.post("form", body_b, signed(body_b, "msg_b")).status_code == 503
+        live.emitter.send = send  # type: ignore[method-assign]
+        release.set()
+        held.join(10)
+        assert first[0].status_code == 202
+        assert live.post("form", body_b, signed(body_b, "msg_b")).status_code == 202
+        again = live.post("form", body_b, signed(body_b, "msg_b"))
+        assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    ids = [r.event_id for r in live.emitter.records]  # type: ignore[attr-defined]
+    assert ids == ["form:held", "form:queued"]
+
+
+# -- content types ---------------------------------------------------------------------------------
+def test_content_type_decides_the_parser(tmp_path: Path) -> None:
+    body = fixture("form.json")
+    form = (
+        b"id=f-form-1&email=Lee.Park%40Example.org&phone=%2B44+20+7946+0958&channel=web"
+        b"&form=volunteer&utm[source]=mastodon&utm[medium]=social&postal_code=SW1A+1AA&country=gb"
+    )
+    with Live(tmp_path, secret=SECRET) as live:
+        for n, (ctype, route) in enumerate(
+            [
+                ("text/plain", "form"),
+                ("", "form"),
+                ("application/x-www-form-urlencoded", "mobilize"),
+            ]
+        ):
+            headers = signed(body, f"msg_ct_{n}") | {"Content-Type": ctype}
+            if not ctype:
+                del headers["Content-Type"]
+            reply = requests.post(f"{live.url}/{route}", data=body, headers=headers, timeout=10)
+            assert reply.status_code == 415, reply.text
+            assert "unsupported Content-Type" in reply.json()["error"]
+            assert "application/json" in reply.json()["error"]
+        assert live.emitter.records == []  # nothing stored for a refused type
+        # The same id, sent right: it was not used up by the refusal.
+        ok = live.post(
+            "form",
+            body,
+            signed(body, "msg_ct_0") | {"Content-Type": "application/json; charset=utf-8"},
+        )
+        assert ok.status_code == 202
+        headers = signed(form, "msg_ct_form") | {
+            "Content-Type": "application/x-www-form-urlencoded"
+        }
+        assert live.post("form", form, headers).status_code == 202
+    key = SecretStr(PII_KEY)
+    signup = live.emitter.records[-1]
+    assert isinstance(signup, Signup) and signup.event_id == "form:f-form-1"
+    assert signup.email_hmac == hmac_email("lee.park@example.org", key)
+    assert signup.phone_hmac == hmac_phone("+44 20 7946 0958", key)
+    assert (signup.utm.source, signup.utm.medium, signup.postal_prefix) == (
+        "mastodon",
+        "social",
+        "SW1",
+    )
+
+
+# -- no clear PII in a dead letter, whatever the encoding -----------------------------------------
+EMAIL, PHONE_DIGITS = "maria.gonzalez@example.org", "5035550142"
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+ENCODINGS = {
+    "json, bad date": (JSON, orjson.dumps(
+        {"email": EMAIL, "phone": "+1 503 555 0142", "family_name": "Gonzalez", "occurred_at": "x"}
+    )),
+    "json, the email in the date": (JSON, orjson.dumps({"email": EMAIL, "occurred_at": EMAIL})),
+    "form-encoded": (FORM, b"email=maria.gonzalez%40example.org&phone=%2B1+503+555+0142"
+                           b"&family_name=Gonzalez&occurred_at=yesterday"),
+    "form, encoded twice": (FORM, b"email=maria.gonzalez%2540example.org&phone=%252B1%2520503"
+                                  b"%2520555%25200142"),
+    "form, nested": (FORM, b"person[email]=maria.gonzalez%40example.org"
+                           b"&person[phone]=503-555-0142&person[family_name]=Gonzalez"),
+    "form, json inside": (FORM, b"data=%7B%22contact%22%3A%22maria.gonzalez%40example.org%22%2C"
+                                b"%22tel%22%3A%225035550142%22%7D"),
+    "json, nested under harmless names": (JSON, orjson.dumps(
+        {"data": {"contact": {"details": "maria.gonzalez%40example.org or (503) 555-0142"}}}
+    )),
+    "json, json in a string": (JSON, orjson.dumps(
+        {"payload": orjson.dumps({"e": EMAIL, "t": "503 555 0142"}).decode()}
+    )),
+    "json, unicode and html escapes": (JSON, (
+        b'{"note": "maria.gonzalez\\u0040example.org", "more": "maria.gonzalez&#64;example.org",'
+        b' "where": "https://example.org/join?e=maria.gonzalez%40example.org&t=5035550142"}'
+    )),
+    "json, the email as a key": (JSON, orjson.dumps({EMAIL: {"tel": 5035550142}})),
+    "not json at all": (JSON, b'{"email": "maria.gonzalez@example.org", "phone": "5035550142", '),
+    "not a form": (FORM, b"\xff\xfeemail=maria.gonzalez%40example.org"),
+}  # fmt: skip
+
+
+def variants(text: str) -> list[str]:
+    """``text`` in every decoding a reader could apply to find what it hides."""
+    out = [text, html.unescape(text)]
+    plain = text
+    for _ in range(3):
+        plain = unquote_plus(plain)
+        out += [plain, html.unescape(plain)]
+    with contextlib.suppress(orjson.JSONDecodeError):
+        out.append(orjson.dumps(orjson.loads(text), option=orjson.OPT_INDENT_2).decode())
+        out.append(str(orjson.loads(text)))
+    return out
+
+
+def assert_no_pii_in_any_encoding(text: str) -> None:
+    for form in variants(text):
+        low = form.lower()
+        assert EMAIL not in low and "maria.gonzalez" not in low and "gonzalez" not in low, form
+        for run in re.findall(r"[\d ()+.-]{10,}", form):
+            assert PHONE_DIGITS not in re.sub(r"\D", "", run), form
+
+
+@pytest.mark.parametrize("case", list(ENCODINGS))
+def test_no_clear_pii_in_a_dead_letter_whatever_the_encoding(tmp_path: Path, case: str) -> None:
+    ctype, body = ENCODINGS[case]
+    with Live(tmp_path, secret=SECRET) as live:
+        reply = live.post("form", body, signed(body, "msg_pii") | {"Content-Type": ctype})
+        assert reply.status_code == 422, reply.text
+        assert_no_pii_in_any_encoding(reply.text)
+    (dead,) = live.emitter.records
+    assert isinstance(dead, DeadLetter) and dead.source == "webhook" and dead.reason
+    assert_no_pii_in_any_encoding(dead.reason)
+    assert_no_pii_in_any_encoding(dead.payload)
+    assert_no_pii_in_any_encoding(dead.to_json().decode())

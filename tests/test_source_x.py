@@ -24,12 +24,20 @@ import yaml
 
 from pipeline.events import DeadLetter, Mention
 from pipeline.settings import load_settings
-from pipeline.sources import Backoff, FatalError, MemoryEmitter, RetriableError, Runner, RunOptions
+from pipeline.sources import (
+    FatalError,
+    MemoryEmitter,
+    RetriableError,
+    RetryPolicy,
+    Runner,
+    RunOptions,
+)
 from pipeline.sources.base import SourceContext
 from pipeline.sources.testing import SourceTestSuite
-from pipeline.sources.x import API, STREAM_URL, XSource
-from pipeline.sources.x_map import snowflake_time, tweet_fields, users_by_id
-from pipeline.sources.x_rules import build_rules, quote_term
+from pipeline.sources.x.client import API, STREAM_URL
+from pipeline.sources.x.mapping import snowflake_time, tweet_fields, users_by_id
+from pipeline.sources.x.rules import build_rules, quote_term
+from pipeline.sources.x.source import XSource
 from tests.conftest import SHARED_FIXTURES
 from tests.netguard import recorded_api
 
@@ -50,7 +58,9 @@ def fixture(name: str) -> Any:
 @pytest.fixture(autouse=True)
 def _quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     # A test that goes wrong fails in a second instead of backing off for minutes.
-    monkeypatch.setattr(XSource, "backoff", Backoff(initial=0.01, maximum=0.05, max_attempts=3))
+    monkeypatch.setattr(
+        XSource, "retry_policy", RetryPolicy(initial=0.01, maximum=0.05, attempts=3)
+    )
 
 
 @pytest.fixture(autouse=True)

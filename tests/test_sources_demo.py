@@ -17,11 +17,11 @@ from pydantic import SecretStr
 from pipeline.campaign import load_campaign
 from pipeline.events import Mention, Signup, ThreadPost, decode
 from pipeline.settings import load_settings
+from pipeline.simulator.engine import Event, SimParams, Simulator
+from pipeline.simulator.people import referral_code
+from pipeline.simulator.source import DemoSource
+from pipeline.simulator.text import STORIES
 from pipeline.sources import MemoryEmitter, Runner, RunOptions
-from pipeline.sources.demo import DemoSource
-from pipeline.sources.demo_people import referral_code
-from pipeline.sources.demo_sim import Event, SimParams, Simulator
-from pipeline.sources.demo_text import STORIES
 from pipeline.sources.testing import SourceTestSuite
 from pipeline.topics import MENTIONS, SIGNUPS, THREADS
 from tests.conftest import start_broker
@@ -182,7 +182,7 @@ def test_text_reads_like_people_wrote_it(run: list[tuple[float, Event]]) -> None
 
 
 def test_no_clear_text_pii_in_signups(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.sources import demo_signups
+    from pipeline.simulator import signups as demo_signups
 
     clear: list[str] = []  # what the simulator made up, caught on its way into the HMAC
 

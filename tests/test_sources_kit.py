@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import email.utils
+import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,25 +20,24 @@ import pytest
 from pydantic import Field, SecretStr
 from typer.testing import CliRunner
 
-from pipeline.events import DeadLetter, Mention, decode
+from pipeline.events import DeadLetter, Mention, SourceStatus, decode
 from pipeline.settings import ConfigError, load_settings
 from pipeline.sources import (
-    Backoff,
     CheckpointStore,
     FatalError,
     MemoryEmitter,
     PollingConfig,
     PollingSource,
     RetriableError,
+    RetryPolicy,
     Runner,
     RunOptions,
     SourceConfig,
     StreamingSource,
-    call_with_retry,
     error_for_status,
     retry_after_seconds,
 )
-from pipeline.sources.emitter import DeliveryError, Record
+from pipeline.sources.emitter import DeliveryError, KafkaEmitter, Record
 from pipeline.sources.registry import run_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +95,9 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds({"retry-after": http_date}, now) == pytest.approx(90, abs=1)
     assert retry_after_seconds({"x-rate-limit-reset": str(int(now) + 300)}, now) == 300.0
     assert retry_after_seconds({"x-rate-limit-reset": str(int(now) - 5)}, now) == 0.0
+    assert retry_after_seconds({"RateLimit-Reset": str(int(now) + 40)}, now) == 40.0  # Bluesky
+    iso = datetime.fromtimestamp(now + 75, UTC).isoformat().replace("+00:00", "Z")
+    assert retry_after_seconds({"X-RateLimit-Reset": iso}, now) == pytest.approx(75)  # Mastodon
     assert retry_after_seconds({"Content-Type": "text/html"}, now) is None
 
 
@@ -105,44 +109,6 @@ def test_http_status_classes() -> None:
     assert isinstance(error_for_status(503, {}, "GET /x"), RetriableError)
     assert isinstance(error_for_status(401, {}, "GET /x"), FatalError)
     assert isinstance(error_for_status(404, {}, "GET /x"), FatalError)
-
-
-def test_call_with_retry_honours_retry_after_without_sleeping() -> None:
-    slept: list[float] = []
-    answers: list[Any] = [RetriableError("429", retry_after=30.0), RetriableError("503"), "ok"]
-
-    def call() -> str:
-        a = answers.pop(0)
-        if isinstance(a, Exception):
-            raise a
-        return str(a)
-
-    backoff = Backoff(initial=2.0, jitter=0.0)
-    assert call_with_retry(call, backoff=backoff, sleep=slept.append) == "ok"
-    assert slept == [30.0, 4.0]  # the server's hint, then exponential backoff (2 * 2**1)
-
-
-def test_call_with_retry_gives_up_and_passes_other_errors() -> None:
-    slept: list[float] = []
-
-    def always_busy() -> None:
-        raise RetriableError("503")
-
-    with pytest.raises(FatalError, match="gave up after 3"):
-        call_with_retry(always_busy, backoff=Backoff(max_attempts=3), sleep=slept.append)
-    assert len(slept) == 2
-
-    def broken() -> None:
-        raise ValueError("bug")
-
-    with pytest.raises(ValueError):
-        call_with_retry(broken, sleep=slept.append)
-
-
-def test_backoff_grows_and_is_capped() -> None:
-    b = Backoff(initial=1, multiplier=2, maximum=10, jitter=0)
-    assert [b.delay(n) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 8, 10]
-    assert b.delay(1, retry_after=5000) == b.max_hint
 
 
 # -- a fake connector to pin the runner's policy --------------------------------------------------
@@ -168,7 +134,7 @@ class FakeSource(PollingSource[FakeConfig]):
     name: ClassVar[str] = "fake"
     description: ClassVar[str] = "test double"
     Config: ClassVar[type[SourceConfig]] = FakeConfig
-    backoff: ClassVar[Backoff] = Backoff(initial=0.0, jitter=0.0, max_attempts=3)
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy(initial=0.0, jitter=0.0, attempts=3)
     script: ClassVar[list[str]] = []
     polls: ClassVar[int] = 0
 
@@ -184,6 +150,8 @@ class FakeSource(PollingSource[FakeConfig]):
             self.checkpoint["since"] = n  # advanced as the item is yielded
             if step == "retry" and n == since + 1:
                 raise RetriableError("HTTP 503", retry_after=0.0)
+            if step == "retry-hint" and n == since + 1:
+                raise RetriableError("HTTP 429", retry_after=0.25)
             if step == "fatal" and n == since + 1:
                 raise FatalError("HTTP 401 from /search")
             if step == "bug":
@@ -191,8 +159,8 @@ class FakeSource(PollingSource[FakeConfig]):
 
 
 def run_fake(
-    tmp_path: Path, script: list[str], emitter: MemoryEmitter | None = None, **opts: Any
-) -> tuple[int, MemoryEmitter, Runner]:
+    tmp_path: Path, script: list[str], emitter: Any = None, **opts: Any
+) -> tuple[int, Any, Runner]:
     FakeSource.script = list(script)
     FakeSource.polls = 0
     emitter = emitter or MemoryEmitter()
@@ -203,7 +171,7 @@ def run_fake(
     return runner.run(), emitter, runner
 
 
-def ids(emitter: MemoryEmitter) -> list[str]:
+def ids(emitter: Any) -> list[str]:
     return [r.event_id for r in emitter.records]  # type: ignore[attr-defined]
 
 
@@ -222,9 +190,20 @@ def test_retriable_error_backs_off_and_keeps_going(tmp_path: Path) -> None:
     assert runner.stats.retries == 1
 
 
-def test_too_many_retries_become_fatal(tmp_path: Path) -> None:
+def test_the_servers_hint_is_waited_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    started = time.monotonic()
+    code, em, runner = run_fake(tmp_path, ["retry-hint", "ok"], limit=4)
+    assert code == 0 and runner.stats.retries == 1
+    assert time.monotonic() - started >= 0.25
+    assert "fake failed (HTTP 429); retrying in 0.2s (attempt 1)" in caplog.text
+    assert ids(em) == ["fake:1", "fake:2", "fake:3", "fake:4"]  # what came before is kept
+
+
+def test_too_many_retries_become_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     code, _, runner = run_fake(tmp_path, ["retry"] * 5)
-    assert code == 1 and runner.stats.retries == 3
+    assert code == 1 and runner.stats.retries == 2  # three attempts, two waits between them
+    assert "gave up after 3 attempts in a row: HTTP 503" in caplog.text
     # What was emitted before giving up is flushed and checkpointed.
     assert CheckpointStore.for_source("fake", tmp_path).load() == {"since": 3}
 
@@ -285,6 +264,42 @@ def test_stop_request_flushes_and_exits_0(tmp_path: Path) -> None:
     assert CheckpointStore.for_source("endless", tmp_path).load() == {"n": 25}
 
 
+class RecordingKafka(KafkaEmitter):
+    """A Kafka emitter that keeps what it is given instead of producing (no broker needed)."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.statuses: list[SourceStatus] = []
+
+    def send(self, record: Record) -> None:
+        if isinstance(record, SourceStatus):
+            self.statuses.append(record)
+        else:
+            self.records.append(record)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_dry_run_saves_no_checkpoint_and_sends_no_heartbeat(tmp_path: Path) -> None:
+    CheckpointStore.for_source("fake", tmp_path).save({"since": 10})
+    emitter = RecordingKafka()
+    code, _, _ = run_fake(tmp_path, [], emitter=emitter, once=True, dry_run=True)
+    assert code == 0
+    assert ids(emitter) == ["fake:11", "fake:12", "fake:13"]  # read from the saved cursor...
+    assert CheckpointStore.for_source("fake", tmp_path).load() == {"since": 10}  # ...kept as is
+    assert emitter.statuses == []
+    # The same run for real: heartbeats on buzz.source_status and the cursor saved.
+    emitter = RecordingKafka()
+    code, _, _ = run_fake(tmp_path, [], emitter=emitter, once=True)
+    assert code == 0 and ids(emitter) == ["fake:11", "fake:12", "fake:13"]
+    assert {"running", "stopped"} <= {r.status for r in emitter.statuses}
+    assert CheckpointStore.for_source("fake", tmp_path).load() == {"since": 13}
+
+
 # -- config ---------------------------------------------------------------------------------------
 def test_config_from_env_with_secret_masked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BUZZ_SOURCE_FAKE_TOKEN", "s3cret-bearer")
@@ -338,30 +353,189 @@ def test_dry_run_cli_prints_valid_json_lines() -> None:
         assert row["key"] == event.key().decode()
 
 
-def test_sigterm_stops_cleanly_with_a_summary(tmp_path: Path) -> None:
+def start_demo_dry_run(tmp_path: Path, out: Path) -> subprocess.Popen[bytes]:
+    """``buzz source run demo --dry-run`` writing to ``out``; returns once a line is there.
+
+    The output goes to a file, not a pipe read with readline(): a buffered reader keeps what it
+    read past the first line, and a later read of the pipe itself would miss it.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUZZ_")}
-    env["BUZZ_DATA_DIR"] = str(tmp_path)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "source", "run", "demo", "--dry-run", "--rate", "50"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=ROOT,
-    )
+    env["BUZZ_DATA_DIR"] = str(tmp_path / "data")
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "source",
+                "run",
+                "demo",
+                "--dry-run",
+                "--rate",
+                "50",
+            ],
+            stdout=sink,
+            stderr=(tmp_path / "stderr.log").open("wb"),
+            env=env,
+            cwd=ROOT,
+        )
+    deadline = time.monotonic() + 60
+    while b"\n" not in out.read_bytes():  # the source is up and emitting
+        assert proc.poll() is None and time.monotonic() < deadline, "the demo did not start"
+        time.sleep(0.05)
+    return proc
+
+
+def whole_lines(out: Path) -> list[dict[str, Any]]:
+    """Every line of a dry run's output, decoded; fails on a line cut in half."""
+    data = out.read_bytes()
+    assert data.endswith(b"\n"), f"the output ends mid-line: ...{data[-80:]!r}"
+    return [orjson.loads(line) for line in data.splitlines()]
+
+
+def test_sigterm_stops_cleanly_with_a_summary(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    proc = start_demo_dry_run(tmp_path, out)
     try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # the source is up and emitting
-        assert orjson.loads(first)["topic"].startswith("buzz.")
         time.sleep(0.3)
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        proc.wait(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    err = (tmp_path / "stderr.log").read_text()
     assert proc.returncode == 0, err
-    text = err.decode()
-    assert "stop requested" in text and "events emitted" in text
-    for line in out.decode().splitlines():  # every line complete: nothing cut mid-write
-        orjson.loads(line)
-    assert (tmp_path / "checkpoints" / "demo.json").exists()
+    assert "stop requested" in err and "events emitted" in err
+    rows = whole_lines(out)  # every line complete: nothing cut mid-write
+    assert rows and all(row["topic"].startswith("buzz.") for row in rows)
+    emitted = int(re.search(r"(\d+) events emitted", err)[1])  # type: ignore[index]
+    assert len(rows) == emitted  # and nothing the summary counted is missing
+    assert not (tmp_path / "data").exists()  # a dry run saves no checkpoint
+
+
+def test_a_stop_never_cuts_an_event_in_half(tmp_path: Path) -> None:
+    """Even killed outright (after a stop's grace period, or by the OOM killer), whatever the
+    dry run had written is whole lines: it hands the OS complete lines only."""
+    for n in range(3):
+        out = tmp_path / f"out-{n}.jsonl"
+        proc = start_demo_dry_run(tmp_path, out)
+        deadline = time.monotonic() + 30
+        while out.stat().st_size < 200_000 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the backfill writes fast: several chunks are out by now
+        proc.kill()
+        proc.wait(timeout=20)
+        assert len(whole_lines(out)) > 100
+
+
+# -- boolean options: --x / --no-x / --x WORD, for the runner's flags and connectors' ----------
+REPLAY_CAPTURE = ROOT / "tests" / "fixtures" / "sources" / "replay" / "capture.jsonl"
+
+
+def test_no_progress_works_as_documented_for_replay() -> None:
+    from pipeline.cli import app
+
+    args = ["source", "run", "replay", "--file", str(REPLAY_CAPTURE), "--no-progress"]
+    result = CliRunner().invoke(app, [*args, "--dry-run", "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 3
+
+
+class SpyRunner:
+    """Stands in for the runner in ``run_main``: keeps what it was given, runs nothing."""
+
+    seen: ClassVar[list[tuple[Any, RunOptions]]] = []
+
+    def __init__(self, _cls: Any, config: Any, _settings: Any, options: RunOptions) -> None:
+        self.seen.append((config, options))
+        self.stop = None
+
+    def run(self) -> int:
+        return 0
+
+
+@pytest.fixture
+def spy_runner(monkeypatch: pytest.MonkeyPatch) -> type[SpyRunner]:
+    import pipeline.sources.registry as registry
+
+    SpyRunner.seen.clear()
+    monkeypatch.setattr(registry, "Runner", SpyRunner)
+    monkeypatch.setattr(registry, "install_stop_signals", lambda _stop: lambda: None)
+    return SpyRunner
+
+
+@pytest.mark.parametrize(
+    ("args", "progress"),
+    [
+        ([], True),
+        (["--progress"], True),
+        (["--no-progress"], False),
+        *[(["--progress", w], True) for w in ("true", "yes", "1", "on", "TRUE", "Yes")],
+        *[(["--progress", w], False) for w in ("false", "no", "0", "off", "False", "OFF")],
+        (["--progress=off"], False),
+        (["--progress=yes"], True),
+    ],
+)
+def test_boolean_connector_options_take_every_usual_form(
+    spy_runner: type[SpyRunner], args: list[str], progress: bool
+) -> None:
+    from pipeline.cli import app
+
+    base = ["source", "run", "replay", "--file", str(REPLAY_CAPTURE)]
+    result = CliRunner().invoke(app, [*base, *args])
+    assert result.exit_code == 0, result.output
+    ((config, _),) = spy_runner.seen
+    assert config.progress is progress
+
+
+@pytest.mark.parametrize(
+    ("args", "once", "dry_run"),
+    [
+        ([], False, False),
+        (["--once", "--dry-run"], True, True),
+        (["--no-once", "--no-dry-run"], False, False),
+        (["--once", "true", "--dry-run", "yes"], True, True),
+        (["--once", "0", "--dry-run", "off"], False, False),
+        (["--once=on", "--dry-run=1"], True, True),
+    ],
+)
+def test_the_runners_switches_take_the_same_forms(
+    spy_runner: type[SpyRunner], args: list[str], once: bool, dry_run: bool
+) -> None:
+    from pipeline.cli import app
+
+    result = CliRunner().invoke(app, ["source", "run", "demo", *args])
+    assert result.exit_code == 0, result.output
+    ((_, options),) = spy_runner.seen
+    assert (options.once, options.dry_run) == (once, dry_run)
+
+
+def test_realtime_switch_of_the_demo(spy_runner: type[SpyRunner]) -> None:
+    from pipeline.cli import app
+
+    for args, realtime in ((["--no-realtime"], False), (["--realtime", "no"], False), ([], True)):
+        spy_runner.seen.clear()
+        result = CliRunner().invoke(app, ["source", "run", "demo", *args])
+        assert result.exit_code == 0, result.output
+        assert spy_runner.seen[0][0].realtime is realtime
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--progress", "maybe"], "--progress: expected true/false"),
+        (["--no-progress", "false"], "--no-progress takes no value"),
+        (["--progress", "--no-progress"], "--progress: given more than once"),
+        (["--dry-run", "perhaps"], "--dry-run: expected true/false"),
+    ],
+)
+def test_a_bad_boolean_is_one_clear_message(
+    spy_runner: type[SpyRunner], args: list[str], message: str
+) -> None:
+    from pipeline.cli import app
+
+    base = ["source", "run", "replay", "--file", str(REPLAY_CAPTURE)]
+    result = CliRunner().invoke(app, [*base, *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert spy_runner.seen == []

@@ -89,6 +89,22 @@ def fill_scenario(c: Client) -> dt.date:
         "example_urls": ["https://x.example/p/1", "https://x.example/p/2"],
     }])  # fmt: skip
 
+    # Its delivery: sent to Slack on the second attempt, cut off mid-send on the SMS relay.
+    def step(route: str, status: str, attempt: int, minute: int, error: str = "") -> dict[str, Any]:
+        return {"alert_id": "alert:attack:0001", "route": route, "channel": "webhook",
+                "kind": "attack", "severity": "critical", "mode": "now", "status": status,
+                "attempt": attempt, "digest_id": "", "error": error, "next_attempt_at": None,
+                "alert_created_at": at(y, 14, 2), "worker": "w:1",
+                "at": at(y, 14, minute)}  # fmt: skip
+
+    insert(c, "alert_deliveries", [
+        step("press-slack", "queued", 0, 2), step("press-slack", "sending", 1, 3),
+        step("press-slack", "failed", 1, 4, "HTTP 503: maintenance"),
+        step("press-slack", "sending", 2, 5), step("press-slack", "sent", 2, 6),
+        step("sms-relay", "queued", 0, 2), step("sms-relay", "sending", 1, 3),
+        step("sms-relay", "unknown", 1, 7, "the worker stopped after sending began"),
+    ])  # fmt: skip
+
     # The posts of the spike and their scores.
     posts = [
         ("x:1", "@troll1", 90_000, 900, 400, ["scandal", "leaked"], -0.8, None),
@@ -150,12 +166,16 @@ def fill_scenario(c: Client) -> dt.date:
 
     signups, attribution = [], []
 
+    # Places (first three characters of the postal prefix): Cleveland 441 gets the mayor's
+    # seven, Columbus 432 five, Cincinnati 452 only two (so it is never named).
     def signup(eid: str, when: dt.datetime, channel: str, code: str = "", campaign: str = "",
-               kind: str | None = None, target: str = "", via: str = "") -> None:  # fmt: skip
+               kind: str | None = None, target: str = "", via: str = "",
+               postal: str = "432") -> None:  # fmt: skip
         signups.append({"event_id": eid, "platform": "forms", "occurred_at": when,
                         "ingested_at": when, "channel": channel, "form": "volunteer",
                         "referral_code": code, "utm_campaign": campaign, "country": "US",
-                        "region": "OH", "email_hmac": f"h-{eid}"})  # fmt: skip
+                        "region": "OH", "postal_prefix": postal,
+                        "email_hmac": f"h-{eid}"})  # fmt: skip
         if kind:
             attribution.append({"event_id": eid, "occurred_at": when, "channel": channel,
                                 "form": "volunteer", "kind": kind, "target_id": target,
@@ -163,19 +183,20 @@ def fill_scenario(c: Client) -> dt.date:
 
     for i in range(4):
         signup(f"s:t{i}", at(y, 15, i), "referral", "TORRES", kind="validator",
-               target="mayor-alicia-torres", via="referral_code")  # fmt: skip
+               target="mayor-alicia-torres", via="referral_code", postal="4410")  # fmt: skip
     for i in range(2):
         signup(f"s:o{i}", at(d2, 11, i), "web", campaign="omar-haddad", kind="validator",
                target="omar-haddad", via="utm_campaign")  # fmt: skip
     signup("s:k0", at(y, 9), "web", campaign="kim-lee", kind="validator", target="kim-lee",
            via="utm_campaign")  # fmt: skip
     signup("s:th", at(y, 16), "web", kind="thread", target="t1", via="utm_content")
-    for i in range(2):
-        signup(f"s:w{i}", at(y, 17, i), "web", kind="channel", target="web", via="channel")
-    signup("s:p0", at(y, 18), "event")  # not attributed yet
+    signup("s:w0", at(y, 17, 0), "web", kind="channel", target="web", via="channel")
+    signup("s:w1", at(y, 17, 1), "web", kind="channel", target="web", via="channel",
+           postal="452")  # fmt: skip
+    signup("s:p0", at(y, 18), "event", postal="452")  # not attributed yet
     for i in range(3):  # ten days ago: not this week
         signup(f"s:old{i}", at(old, 12, i), "referral", "TORRES", kind="validator",
-               target="mayor-alicia-torres", via="referral_code")  # fmt: skip
+               target="mayor-alicia-torres", via="referral_code", postal="441")  # fmt: skip
     insert(c, "signups", signups)
     insert(c, "signups", signups[:1])  # a replayed signup: the views count it once
     insert(c, "signup_attribution", attribution)
@@ -316,11 +337,22 @@ EXPECTED: dict[str, Check] = {
     "signups_drivers": first(("validator", "mayor-alicia-torres", 4)),
     "buzz_signup_lead": lead,
     "buzz_signup_lags": exactly((0, 0.1), (1, 0.3), (2, 0.62), (3, 0.4)),
+    "places_growing": exactly(("US", "432", "OH", 5, 5, 0), ("US", "441", "OH", 7, 4, 3)),
+    "places_drivers": exactly(
+        ("432", "validator", "Omar Haddad", 2),
+        ("432", "validator", "Kim Lee", 1),
+        ("432", "thread", "t1", 1),
+        ("441", "validator", "Mayor Alicia Torres", 4),
+    ),
     "rollup_hourly": rollup_hourly,
     "rollup_platform_daily": lambda got, today: _eq(
         got, [(today - dt.timedelta(days=1), "x", 5), (today - dt.timedelta(days=1), "mastodon", 1)]
     ),
     "mentions_latest": exactly((7, 6)),
+    "alert_deliveries": exactly(
+        ("attack", "press-slack", "sent", 2, ""),
+        ("attack", "sms-relay", "unknown", 1, "the worker stopped after sending began"),
+    ),
     "subject_platform": exactly((CAND, "x", 5), (RIVAL, "mastodon", 1)),
 }
 

@@ -1,7 +1,8 @@
 """Every query the dashboard runs, and nothing else: no SQL lives in page code.
 
 One module per page (``now``, ``alerts``, ``validators``, ``conversations``, ``signups``,
-``health``, ``explore``) holds plain query functions over a clickhouse-connect client;
+``places``, ``health`` with ``deliveries``, ``explore``) holds plain query functions over a
+clickhouse-connect client;
 ``loaders`` wraps them for the pages (cached, errors in plain language); ``consumer_lag`` asks
 the broker how far the worker is behind. The one write, recording what staff did with an
 alert, is ``record_alert_action``.
@@ -22,9 +23,11 @@ from dashboard.queries.loaders import (
     load_cascade,
     load_consumer_lag,
     load_conversations,
+    load_deliveries,
     load_explore,
     load_health,
     load_now,
+    load_places,
     load_signups,
     load_validators,
     record_alert_action,
@@ -45,9 +48,11 @@ __all__ = [
     "load_cascade",
     "load_consumer_lag",
     "load_conversations",
+    "load_deliveries",
     "load_explore",
     "load_health",
     "load_now",
+    "load_places",
     "load_signups",
     "load_validators",
     "record_alert_action",

@@ -19,6 +19,7 @@ from dashboard.queries.now import objects, parse_json, urls
 
 KINDS = (
     "attack",
+    "coordinated",
     "spike",
     "cascade",
     "validator_first",
@@ -39,10 +40,13 @@ def alert_feed(
     subjects: Sequence[str] | None,
     handled: bool | None,
     limit: int = 100,
+    alert_id: str | None = None,
 ) -> pd.DataFrame:
-    """Matching alerts, newest first, with the latest action's actor and time.
+    """Matching alerts, latest activity first (an alert that updates is one row, its latest
+    version), with the latest action's actor and time.
 
-    ``subjects=None`` means every subject and channel; ``handled=None`` both states.
+    ``subjects=None`` means every subject and channel; ``handled=None`` both states;
+    ``alert_id`` keeps that one alert only (the link in a delivered alert message).
     """
     df = client.query_df(
         """
@@ -50,6 +54,7 @@ def alert_feed(
                a.severity AS severity, a.title AS title, a.at AS at,
                a.explanation AS explanation, a.example_urls AS example_urls,
                a.created_at AS created_at, a.handled AS handled,
+               a.revision AS revision, a.last_at AS last_at,
                x.actor AS actor, x.acted_at AS acted_at
         FROM buzz.alerts_current AS a
         LEFT JOIN (
@@ -59,7 +64,8 @@ def alert_feed(
         WHERE a.kind IN {kinds:Array(String)}
           AND ({all_subjects:Bool} OR a.subject IN {subjects:Array(String)})
           AND ({any_state:Bool} OR a.handled = {handled:UInt8})
-        ORDER BY a.at DESC, a.created_at DESC, a.alert_id
+          AND ({any_id:Bool} OR a.alert_id = {alert_id:String})
+        ORDER BY a.last_at DESC, a.created_at DESC, a.alert_id
         LIMIT {limit:UInt32}
         """,
         parameters={
@@ -69,10 +75,12 @@ def alert_feed(
             "any_state": handled is None,
             "handled": int(bool(handled)),
             "limit": limit,
+            "any_id": alert_id is None,
+            "alert_id": alert_id or "",
         },
         settings={"join_use_nulls": 1},
     )
-    df = utc_columns(df, "at", "created_at", "acted_at")
+    df = utc_columns(df, "at", "last_at", "created_at", "acted_at")
     if not df.empty:
         df["explanation"] = objects(df["explanation"], parse_json)
         df["example_urls"] = objects(df["example_urls"], urls)

@@ -13,7 +13,9 @@ import pandas as pd
 from kafka.admin import KafkaAdminClient, OffsetSpec
 from kafka.errors import KafkaError
 
-WORKER_GROUP = "buzz-worker"
+from pipeline.topics import STREAM_GROUP
+
+WORKER_GROUP = STREAM_GROUP
 TIMEOUT_MS = 2500
 
 

@@ -14,7 +14,16 @@ import pandas as pd
 import streamlit as st
 from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 
-from dashboard.queries import alerts, conversations, health, now, signups, validators
+from dashboard.queries import (
+    alerts,
+    conversations,
+    deliveries,
+    health,
+    now,
+    places,
+    signups,
+    validators,
+)
 from dashboard.queries.base import (
     CACHE_TTL_SECONDS,
     QueryFailed,
@@ -68,11 +77,15 @@ def load_now(
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def load_alerts(
-    url: str, kinds: tuple[str, ...], subjects: tuple[str, ...] | None, handled: bool | None
+    url: str,
+    kinds: tuple[str, ...],
+    subjects: tuple[str, ...] | None,
+    handled: bool | None,
+    alert_id: str | None = None,
 ) -> pd.DataFrame:
     client = connect(url)
     with translate_errors(url):
-        return alerts.alert_feed(client, kinds, subjects, handled)
+        return alerts.alert_feed(client, kinds, subjects, handled, alert_id=alert_id)
 
 
 def record_alert_action(url: str, alert_id: str, action: alerts.Action, actor: str) -> datetime:
@@ -131,6 +144,19 @@ def load_signups(url: str, minutes: int, bucket_minutes: int, lag_subject: str) 
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def load_places(url: str, minutes: int, bucket_minutes: int) -> Frames:
+    client = connect(url)
+    window = _window(minutes, bucket_minutes)
+    with translate_errors(url):
+        return {
+            "window": window,
+            "places": places.places(client, window),
+            "over_time": places.new_people_over_time(client, window),
+            "drivers": places.drivers(client, window),
+        }
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
 def load_health(url: str, minutes: int = 60) -> Frames:
     client = connect(url)
     until = datetime.now(UTC)
@@ -141,6 +167,17 @@ def load_health(url: str, minutes: int = 60) -> Frames:
             "dead_counts": health.dead_letter_counts(client, until - timedelta(days=1)),
             "dead_latest": health.latest_dead_letters(client),
             "sources": health.source_status(client),
+        }
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
+def load_deliveries(url: str) -> Frames:
+    """Alert delivery per route (last 24 h) and the newest problems, for the Health page."""
+    client = connect(url)
+    with translate_errors(url):
+        return {
+            "routes": deliveries.route_summary(client, datetime.now(UTC) - timedelta(days=1)),
+            "problems": deliveries.delivery_problems(client),
         }
 
 
@@ -170,7 +207,9 @@ ALL_LOADERS = (
     load_cascade,
     load_conversations,
     load_signups,
+    load_places,
     load_health,
+    load_deliveries,
     load_consumer_lag,
     load_explore,
 )

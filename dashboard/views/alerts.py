@@ -1,7 +1,11 @@
-"""Alerts: everything the pipeline flagged, newest first, each with its reasons and links.
+"""Alerts: urgent ones first, then the opportunity queue, each with its reasons and links.
 
-"Mark as handled" appends one row to ``buzz.alert_actions`` (the dashboard's only write); the
-alert itself never changes. The feed refreshes on its own; filters live in the URL.
+Urgent alerts (spikes, attacks, coordinated posting, signup surges) are what staff act on now;
+opportunities (golden threads, validator posts taking off, new validators, unanswered
+questions) wait in a queue below. An alert that updates (the same attack still going) is one
+card showing its latest version and how long it has gone on. "Mark as handled" appends one row to
+``buzz.alert_actions`` (the dashboard's only write); the alert itself never changes. The feed
+refreshes on its own; filters live in the URL.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from dashboard import queries as q
 from dashboard.queries import WarehouseUnavailable
 from dashboard.queries.alerts import KINDS, UnknownAlert
 from pipeline.campaign import Campaign
+from pipeline.scoring.alerts import URGENT
 
 STATES = {"open": "Open", "handled": "Handled", "all": "All"}
 KIND_PARAM, STATE_PARAM = "kind", "state"
+ALERT_PARAM = "alert"  # one alert: the link in a delivered alert message
 NOTICE = "alerts_notice"
 
 
@@ -77,10 +83,15 @@ def alert_card(row: pd.Series, url: str, names: dict[str, str]) -> None:
             icon = alert_text.SEVERITY_ICONS.get(str(row["severity"]), ":material/info:")
             subject = names.get(str(row["subject"]), str(row["subject"]))
             tz = ui.viewer_timezone()
+            when = f"{ui.clock(row['at'], tz)} ({ui.ago(row['at'])})"
+            ongoing = alert_text.episode_line(row["explanation"])
+            if ongoing:  # an alert that updated: from its first minute to its latest
+                when = f"{ui.clock(row['at'], tz)}–{ui.clock(row['last_at'], tz)} "
+                when += f"({ui.ago(row['last_at'])})"
             st.markdown(
-                f"{icon} **{alert_text.KIND_LABELS.get(kind, kind)}** · {subject} · "
-                f"{ui.clock(row['at'], tz)} ({ui.ago(row['at'])})  \n"
+                f"{icon} **{alert_text.KIND_LABELS.get(kind, kind)}** · {subject} · {when}  \n"
                 f"{alert_text.title_text(str(row['title']), names)}"
+                + (f"  \n:material/update: {ongoing}" if ongoing else "")
             )
             if handled:
                 who = row["actor"] if isinstance(row["actor"], str) and row["actor"] else "someone"
@@ -108,11 +119,30 @@ def alert_card(row: pd.Series, url: str, names: dict[str, str]) -> None:
         lines = alert_text.explanation_lines(kind, row["explanation"])
         links = [f"[{alert_text.link_label(u)}]({u})" for u in row["example_urls"]]
         if lines or links:
-            with st.expander("Why, and the posts", expanded=kind == "attack" and not handled):
+            expand = kind in ("attack", "coordinated") and not handled
+            with st.expander("Why, and the posts", expanded=expand):
                 if lines:
                     st.markdown("\n\n".join(lines))
                 if links:
                     st.markdown("**Posts:** " + " · ".join(links))
+
+
+def show_all() -> None:
+    del st.query_params[ALERT_PARAM]
+
+
+def one_alert(url: str, alert_id: str, camp: Campaign) -> None:
+    """The alert a delivered message links to, whatever the filters say."""
+    try:
+        feed = q.load_alerts(url, KINDS, None, None, alert_id)
+    except WarehouseUnavailable as exc:
+        ui.show_unavailable(exc)
+    if feed.empty:
+        st.warning("That alert is not in the warehouse.", icon=":material/search_off:")
+    names = ui.subject_names(camp)
+    for _, row in feed.iterrows():
+        alert_card(row, url, names)
+    st.button("Show all alerts", on_click=show_all, key="alerts_show_all")
 
 
 def live(
@@ -121,6 +151,10 @@ def live(
     notice = st.session_state.pop(NOTICE, None)
     if notice:
         (st.success if notice[0] == "ok" else st.error)(notice[1])
+    alert_id = st.query_params.get(ALERT_PARAM)
+    if alert_id:
+        one_alert(url, alert_id, camp)
+        return
     handled = {"open": False, "handled": True, "all": None}[state]
     try:
         feed = q.load_alerts(url, kinds, subjects, handled)
@@ -131,9 +165,22 @@ def live(
         st.success(f"{what} for these filters.", icon=":material/done_all:")
         return
     shown = f"the newest {len(feed)}" if len(feed) >= 100 else str(len(feed))
-    st.caption(f"{shown} {STATES[state].lower() if state != 'all' else ''} alerts, newest first.")
+    st.caption(
+        f"{shown} {STATES[state].lower() if state != 'all' else ''} alerts, latest first: "
+        "urgent ones, then the opportunity queue."
+    )
     names = ui.subject_names(camp)
-    for _, row in feed.iterrows():
+    urgent = feed[feed["kind"].isin(URGENT)]
+    queue = feed[~feed["kind"].isin(URGENT)]
+    st.subheader(f":material/notifications_active: Urgent ({len(urgent)})", anchor="urgent")
+    if urgent.empty:
+        st.markdown("Nothing urgent for these filters.")
+    for _, row in urgent.iterrows():
+        alert_card(row, url, names)
+    st.subheader(f":material/inbox: Opportunity queue ({len(queue)})", anchor="opportunities")
+    if queue.empty:
+        st.markdown("No opportunities waiting for these filters.")
+    for _, row in queue.iterrows():
         alert_card(row, url, names)
 
 

@@ -1,5 +1,5 @@
-"""Health: is the pipeline writing, is the worker keeping up, what could it not use, and how is
-each source doing?
+"""Health: is the pipeline writing, is the worker keeping up, what could it not use, how is
+each source doing, and are alerts reaching the routes of the campaign file?
 
 Answers "is the dashboard stale because nothing is happening, or because something broke?"
 at a glance; refreshes on its own like the other pages.
@@ -141,7 +141,99 @@ def dead_letters_table(latest: pd.DataFrame) -> None:
     )
 
 
-def live(url: str, bootstrap: str) -> None:
+DELIVERY_WORDS = {
+    "sent": "sent",
+    "queued": "waiting",
+    "sending": "sending",
+    "failed": "FAILED",
+    "unknown": "unknown",
+}
+
+
+def deliveries_section(url: str, configured: tuple[tuple[str, str], ...]) -> None:
+    """Each route of the campaign file: its last delivery, the last day's counts, problems."""
+    st.subheader("Alert delivery", divider="gray")
+    if not configured:
+        st.caption(
+            "No routes in the campaign file: alerts are stored and shown here only. "
+            "docs/alerts.md says how to send them to Slack, email or a webhook."
+        )
+        return
+    try:
+        data = q.load_deliveries(url)
+    except WarehouseUnavailable as exc:
+        ui.show_unavailable(exc)
+    routes, problems = data["routes"], data["problems"]
+    if routes is None or problems is None:
+        st.info(
+            "This warehouse has no delivery record yet (`buzz.alert_deliveries` is missing). "
+            "Run `buzz migrate` after upgrading.",
+            icon=":material/info:",
+        )
+        return
+    known = pd.DataFrame(list(configured), columns=["route", "channel"])
+    shown = known.merge(routes.drop(columns=["channel"]), on="route", how="left")
+    for row in shown.itertuples(index=False):
+        if isinstance(row.last_status, str) and row.last_status == "failed":
+            st.error(
+                f"**{row.route}** ({row.channel}): the last delivery failed "
+                f"{ui.ago(row.last_error_at)}: {row.last_error}",
+                icon=":material/error:",
+            )
+    table = shown.assign(
+        status=shown["last_status"].map(
+            lambda s: DELIVERY_WORDS.get(s, s) if isinstance(s, str) else "nothing yet"
+        ),
+        last=shown["last_at"].map(ui.ago),
+    ).fillna({"sent": 0, "failed": 0, "unknown": 0, "waiting": 0})
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_order=["route", "channel", "status", "last", "sent", "failed", "unknown", "waiting"],
+        column_config={
+            "route": st.column_config.TextColumn("Route"),
+            "channel": st.column_config.TextColumn("Channel"),
+            "status": st.column_config.TextColumn("Last delivery"),
+            "last": st.column_config.TextColumn("When"),
+            "sent": st.column_config.NumberColumn("Sent, 24 h"),
+            "failed": st.column_config.NumberColumn("Failed, 24 h"),
+            "unknown": st.column_config.NumberColumn(
+                "Unknown, 24 h", help="Cut off mid-send (a worker stopped): never sent again"
+            ),
+            "waiting": st.column_config.NumberColumn(
+                "Waiting", help="For the next digest, or for a retry"
+            ),
+        },
+    )
+    if problems.empty:
+        return
+    st.markdown("**Delivery problems**")
+    tz = ui.viewer_timezone()
+    st.dataframe(
+        problems.assign(
+            updated_at=ui.local(problems["updated_at"], tz),
+            status=problems["status"].map(lambda s: DELIVERY_WORDS.get(s, s)),
+            retry=problems["next_attempt_at"].map(
+                lambda t: "no" if pd.isna(t) else f"at {ui.clock(t, tz)}"
+            ),
+        ),
+        hide_index=True,
+        width="stretch",
+        column_order=["updated_at", "route", "status", "attempts", "retry", "error", "alert"],
+        column_config={
+            "updated_at": st.column_config.DatetimeColumn("When", format="MMM D, HH:mm:ss"),
+            "route": st.column_config.TextColumn("Route"),
+            "status": st.column_config.TextColumn("Status"),
+            "attempts": st.column_config.NumberColumn("Attempts", width="small"),
+            "retry": st.column_config.TextColumn("Retry"),
+            "error": st.column_config.TextColumn("Error", width="large"),
+            "alert": st.column_config.TextColumn("Alert", width="medium"),
+        },
+    )
+
+
+def live(url: str, bootstrap: str, routes: tuple[tuple[str, str], ...] = ()) -> None:
     try:
         data = q.load_health(url)
     except WarehouseUnavailable as exc:
@@ -185,6 +277,8 @@ def live(url: str, bootstrap: str) -> None:
     with lag_col:
         lag_table(lag)
 
+    deliveries_section(url, routes)
+
     st.subheader("Latest dead letters", divider="gray")
     latest = data["dead_latest"]
     if latest.empty:
@@ -201,8 +295,9 @@ def render() -> None:
         f"Updates every {conf.dashboard_refresh_seconds:g} s; times in "
         f"{ui.timezone_label(ui.viewer_timezone())}."
     )
+    routes = tuple((r.name, r.type) for r in ui.campaign(conf).routes)
     st.fragment(run_every=conf.dashboard_refresh_seconds)(live)(
-        conf.warehouse_url, conf.bootstrap_servers
+        conf.warehouse_url, conf.bootstrap_servers, routes
     )
 
 

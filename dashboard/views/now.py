@@ -83,7 +83,7 @@ def metrics(data: dict[str, pd.DataFrame], table: pd.DataFrame, window: WindowCh
         m3.metric(
             f"Negative, {row['name']}",
             negative,
-            help="Share of the candidate's mentions with a negative tone (VADER)",
+            help="Share of the candidate's mentions that read negative (docs/scoring.md)",
             **ui.CARD,
         )
     m4.metric(

@@ -3,7 +3,6 @@ buzz they tend to come."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import charts, filters, ui
@@ -13,37 +12,12 @@ from dashboard.queries import WarehouseUnavailable
 from dashboard.summary import best_lag, lag_sentence
 
 WINDOWS = ("1h", "6h", "24h", "7d")
-KIND_LABELS = {
-    "validator": "Validator",
-    "thread": "Thread",
-    "mention": "Post",
-    "channel": "Channel only",
-}
 
 
 def bucket_minutes(window: WindowChoice) -> int:
     """About a dozen bars per window: signups are far fewer than mentions, so a bar a minute
     would be a comb of ones and zeros."""
     return max(window.bucket_minutes, window.minutes // 12)
-
-
-def drivers_table(attribution: pd.DataFrame) -> None:
-    st.dataframe(
-        attribution.assign(
-            kind=attribution["kind"].map(lambda k: KIND_LABELS.get(k, k)),
-            url=attribution["url"].astype(object).where(attribution["url"] != "", None),
-        ),
-        hide_index=True,
-        width="stretch",
-        column_order=["kind", "label", "signups", "url"],
-        column_config={
-            "kind": st.column_config.TextColumn("Credited to"),
-            # Narrow enough that the count and the link stay in view beside the chart.
-            "label": st.column_config.TextColumn("Who or what", width="medium"),
-            "signups": st.column_config.NumberColumn("Signups"),
-            "url": st.column_config.LinkColumn("Link", display_text="open", width="small"),
-        },
-    )
 
 
 def live(url: str, window: WindowChoice) -> None:
@@ -87,13 +61,14 @@ def live(url: str, window: WindowChoice) -> None:
             )
         with drivers_col:
             st.markdown("**What drove them**")
-            drivers_table(attribution)
+            # Narrow enough that the count and the link stay in view beside the chart.
+            ui.drivers_table(attribution, label_width="medium")
         referrals = data["referrals"]
         if not referrals.empty:
             st.markdown("**Referral codes**")
             st.dataframe(
                 referrals.assign(
-                    credited_kind=referrals["credited_kind"].map(lambda k: KIND_LABELS.get(k, k))
+                    credited_kind=referrals["credited_kind"].map(lambda k: ui.KIND_LABELS.get(k, k))
                 ),
                 hide_index=True,
                 width="stretch",

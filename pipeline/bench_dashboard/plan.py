@@ -17,10 +17,21 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from dashboard.filters import DEFAULT_WINDOW, WINDOWS
-from dashboard.queries import alerts, conversations, explore, health, now, signups, validators
+from dashboard.queries import (
+    alerts,
+    conversations,
+    deliveries,
+    explore,
+    health,
+    now,
+    places,
+    signups,
+    validators,
+)
 from dashboard.queries.base import Window
 from dashboard.queries.loaders import RECENT_MINUTES, SUMMARY_MINUTES
 from dashboard.views import conversations as conversations_page
+from dashboard.views import places as places_page
 from dashboard.views import signups as signups_page
 from dashboard.views import validators as validators_page
 from pipeline.campaign import Campaign
@@ -167,6 +178,20 @@ def signups_page_queries() -> list[PageQuery]:
     return out
 
 
+def places_page_queries() -> list[PageQuery]:
+    return [
+        PageQuery("Places", name,
+                  f"{key}{' (default)' if key == places_page.DEFAULT else ''}",
+                  windowed(fn, WINDOWS[key].minutes, WINDOWS[key].bucket_minutes))
+        for key in places_page.WINDOWS
+        for name, fn in (
+            ("places", places.places),
+            ("new_people_over_time", places.new_people_over_time),
+            ("drivers", places.drivers),
+        )
+    ]  # fmt: skip
+
+
 def explore_page() -> list[PageQuery]:
     # Until the analyst runs something, the page shows the example query's answer.
     return [
@@ -189,7 +214,10 @@ def health_page() -> list[PageQuery]:
         PageQuery("Health", "dead_letter_counts", "24 h", dead_counts),
         PageQuery("Health", "latest_dead_letters", "newest 20", health.latest_dead_letters),
         PageQuery("Health", "source_status", "", health.source_status),
-    ]
+        PageQuery("Health", "route_summary", "24 h",
+                  lambda c: deliveries.route_summary(c, _day_ago())),
+        PageQuery("Health", "delivery_problems", "", deliveries.delivery_problems),
+    ]  # fmt: skip
 
 
 def page_queries(campaign: Campaign) -> list[PageQuery]:
@@ -200,6 +228,7 @@ def page_queries(campaign: Campaign) -> list[PageQuery]:
         *validators_page_queries(),
         *conversations_page_queries(campaign),
         *signups_page_queries(),
+        *places_page_queries(),
         *explore_page(),
         *health_page(),
     ]

@@ -3,9 +3,9 @@
 A signup is attributed as it arrives (``pipeline.processors.signups``); a bare UTM value counts
 only if it is a thread id or a mention id the warehouse holds. Real sources do not arrive in
 order: a forum is polled every few minutes, a signup webhook arrives at once. So every pass
-(when new mentions or posts were written) this job takes the recent signups that are attributed
-only to their channel but carry UTM values, looks those values up again, and writes a new
-attribution for the ones that now resolve (``buzz.signup_attribution`` keeps the latest).
+(when new mentions, posts or signups were written) this job takes the recent signups that are
+attributed only to their channel but carry UTM values, looks those values up again, and writes a
+new attribution for the ones that now resolve (``buzz.signup_attribution`` keeps the latest).
 Bounded: only signups of the last ``WINDOW`` are looked at.
 """
 
@@ -35,9 +35,11 @@ WHERE s.occurred_at >= toDateTime64(%(since)s, 3, 'UTC')
       SELECT event_id FROM buzz.signup_attribution FINAL
       WHERE kind = 'channel' AND occurred_at >= toDateTime64(%(since)s, 3, 'UTC'))
 """
+# New mentions or posts may resolve a link; a signup written again (a replay) may have been
+# attributed to its channel again: either is a reason for a pass.
 OFFSETS_SQL = (
     "SELECT sum(next_offset) FROM buzz.stream_partitions FINAL"
-    " WHERE topic IN ('buzz.mentions', 'buzz.threads')"
+    " WHERE topic IN ('buzz.mentions', 'buzz.threads', 'buzz.signups')"
 )
 
 
@@ -48,7 +50,7 @@ class LateAttribution:
     def __init__(self, ctx: JobContext) -> None:
         self.ctx = ctx
         self.registry = campaign_registry(ctx.campaign)
-        self.lookup = TargetLookup(ctx.reader, remember_unknown=False)
+        self.lookup = TargetLookup(ctx.reader)
         self.offsets: int | None = None
 
     async def load(self) -> None:

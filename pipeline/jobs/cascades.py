@@ -29,6 +29,7 @@ from pipeline.jobs.stored import mention_from_row
 from pipeline.processors.raw import content_token
 from pipeline.scoring.alerts import Alert, cascade_alert, validator_first_alert
 from pipeline.scoring.validator_reach import (
+    TakeOffRule,
     ValidatorIndex,
     ValidatorReach,
     build_cascade,
@@ -96,14 +97,27 @@ def first_subject(subjects: Sequence[str], campaign: Campaign) -> str:
     return min(subjects, key=lambda s: order.index(s) if s in order else len(order), default="")
 
 
+def takeoff_rule(campaign: Campaign) -> TakeOffRule:
+    t = campaign.thresholds
+    return TakeOffRule(
+        min_amplifiers=t.takeoff_min_amplifiers,
+        audience_multiple=t.takeoff_audience_multiple,
+        min_depth=t.takeoff_min_depth,
+    )
+
+
 def reach_row(
-    root: Mention, others: Sequence[Mention], subject: str, index: ValidatorIndex
+    root: Mention,
+    others: Sequence[Mention],
+    subject: str,
+    index: ValidatorIndex,
+    rule: TakeOffRule | None = None,
 ) -> tuple[ValidatorReachRow, ValidatorReach, tuple[str, ...]]:
     """The ``buzz.validator_reach`` row of one cascade, its reach and take-off reasons (pure)."""
     v = find_validator(index, root)
     cascade = build_cascade(root, others)
     r = cascade_reach(cascade, v)
-    reasons = taking_off(cascade)
+    reasons = taking_off(cascade, rule or TakeOffRule())
     row = ValidatorReachRow(
         root_id=r.root_id,
         validator=r.validator,
@@ -190,8 +204,11 @@ class CascadeTracker:
                 )
             )
         changed = []
+        rule = takeoff_rule(ctx.campaign)
         for root in roots:
-            row, reach, reasons = reach_row(root, members, subjects[root.event_id], ctx.validators)
+            row, reach, reasons = reach_row(
+                root, members, subjects[root.event_id], ctx.validators, rule
+            )
             if reasons:
                 name = names.get(reach.validator or "", "")
                 alerts.append(

@@ -9,15 +9,22 @@ committed holds the watermark back, so no minute closes before its data is in. E
 1. reads the partitions' progress (a few rows) and works out the last closable minute;
 2. if that is later than the last closed one (``buzz.stream_progress``), aggregates
    ``buzz.mention_scores FINAL`` and ``buzz.signups FINAL`` for just those minutes;
-3. judges each closed minute against the baseline as it was before that minute, then learns it
+3. looks for coordinated bursts among each closed minute's original posts (``jobs.bursts``);
+4. judges each closed minute against the baseline as it was before that minute, then learns it
    (``scoring.buzz.assess_rows``), writes ``buzz.buzz_minutes`` / ``buzz.signup_minutes``, spike,
-   attack and signup-surge alerts, the baseline state per series, and the new progress mark.
+   attack, signup-surge and coordinated alerts, the baseline state per series, and the new
+   progress mark.
+
+A flagged minute continues its subject's open episode or starts one (``scoring.episodes``): the
+same spike still going is one alert whose updates carry a higher revision. The episodes' state is
+in the alerts themselves and read back at start.
 
 Replay safety: counts come from tables keyed on event id and read with FINAL, so a duplicate event
 cannot count twice; a minute is closed once (minutes up to the progress mark are never read
 again, and the baseline skips minutes it has learned); derived rows are keyed on
 (series, minute) and alerts on their deterministic id. Outputs are written before the baseline
-and progress, so a crash in between recomputes the same outputs. Late data (an event arriving
+and progress, so a crash in between recomputes the same outputs (and an episode skips a minute
+it has already counted). Late data (an event arriving
 after its minute closed, i.e. more than ``LATENESS`` behind every partition) stays in
 ``buzz.mention_scores`` but does not change the closed minute (a documented limit).
 """
@@ -35,9 +42,11 @@ import orjson
 
 from pipeline.campaign import Campaign
 from pipeline.jobs.base import JobContext
+from pipeline.jobs.bursts import MINUTE, BurstWatch
+from pipeline.jobs.minute_alerts import SIGNUP_PREFIX, AlertMaker
 from pipeline.jobs.stored import mention_from_row
 from pipeline.processors.raw import content_token
-from pipeline.scoring.alerts import Alert, signup_surge_alert, spike_alert
+from pipeline.scoring.alerts import Alert
 from pipeline.scoring.baseline import BaselineState
 from pipeline.scoring.buzz import (
     Assessment,
@@ -47,8 +56,9 @@ from pipeline.scoring.buzz import (
     contenders,
     share_of_voice,
 )
+from pipeline.scoring.coordination import Burst, BurstRule
 from pipeline.scoring.explain import explain_spike
-from pipeline.stream.progress import closable_through, stream_watermark
+from pipeline.stream.progress import Report, closable_through, stream_watermark
 from pipeline.stream.reader import ReadFailed, as_utc, utc_literal
 from pipeline.tables import (
     BASELINE_STATE,
@@ -68,26 +78,49 @@ log = logging.getLogger("pipeline.jobs.minutes")
 
 EXPLAIN_WINDOW = timedelta(hours=3)  # the "before" window a spike is contrasted with
 EXPLAIN_MAX_POSTS = 5000
-SIGNUP_PREFIX = "signup:"
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 
+SETTLE = timedelta(seconds=3)  # a minute written to this recently may still be filling up
 PROGRESS_SQL = (
-    "SELECT topic, partition, event_time_watermark, caught_up_at FROM buzz.stream_partitions FINAL"
+    "SELECT topic, partition, event_time_watermark, caught_up_at, behind, updated_at"
+    " FROM buzz.stream_partitions FINAL"
 )
+# Per (series, minute): the figures, and how long ago a row of it was last written (ms).
 BUZZ_AGG_SQL = """
 SELECT subject, minute, count(), uniqExact(author_id), sum(engagement_weight),
-       sum(audience_weight), avg(sentiment), avg(negative)
+       sum(audience_weight), avg(sentiment), avg(negative),
+       dateDiff('millisecond', max(scored_at), now64(3))
 FROM buzz.mention_scores FINAL
 WHERE minute > toDateTime(%(after)s, 'UTC') AND minute <= toDateTime(%(until)s, 'UTC')
 GROUP BY subject, minute
 """
 SIGNUP_AGG_SQL = """
-SELECT channel, toStartOfMinute(occurred_at) AS m, count()
+SELECT channel, toStartOfMinute(occurred_at) AS m, count(),
+       dateDiff('millisecond', max(sunk_at), now64(3))
 FROM buzz.signups FINAL
 WHERE occurred_at >= toDateTime64(%(after_start)s, 3, 'UTC')
   AND occurred_at < toDateTime64(%(until_end)s, 3, 'UTC')
 GROUP BY channel, m
 """
+
+
+def settled_through(ages: Sequence[tuple[datetime, float]], settle: timedelta) -> datetime | None:
+    """The last minute to close now, among minutes that have rows: in time order, up to (not
+    including) the first one still being written to (a row of it is younger than ``settle``).
+
+    ``ages`` holds (minute, seconds since a row of it was last written) for every series. Only
+    minutes with rows are ever closed, so a backfill that arrives after a quiet spell still
+    finds its minutes open; quiet minutes in between are learned as zeros when the next one is.
+    """
+    youngest: dict[datetime, float] = {}
+    for minute, age in ages:
+        youngest[minute] = min(age, youngest.get(minute, age))
+    through = None
+    for minute in sorted(youngest):
+        if youngest[minute] < settle.total_seconds():
+            break
+        through = minute
+    return through
 
 
 @dataclass
@@ -188,10 +221,15 @@ class MinuteCloser:
     name = "close_minutes"
     every = 1.0
 
-    def __init__(self, ctx: JobContext) -> None:
+    def __init__(self, ctx: JobContext, settle: timedelta = SETTLE) -> None:
         self.ctx = ctx
+        self.settle = settle
         self.state: BaselineState | None = None
         self.through: datetime | None = None
+        t = ctx.campaign.thresholds
+        self.gap = timedelta(minutes=t.episode_gap_minutes)
+        self.maker = AlertMaker(ctx, self.gap)
+        self.watch = BurstWatch(ctx.reader, BurstRule(min_accounts=t.coordinated_min_accounts))
 
     async def load(self) -> None:
         r = self.ctx.reader
@@ -202,6 +240,8 @@ class MinuteCloser:
         self.state = baseline_from_rows(rows)
         last = prog[0][0] if prog else None
         self.through = as_utc(last) if last and as_utc(last) > EPOCH else None
+        await self.maker.load(self.through)
+        self.watch.reset()
         log.info(
             "baseline rebuilt for %d series, closed through %s",
             len(self.state.subjects),
@@ -210,11 +250,13 @@ class MinuteCloser:
 
     async def closable(self) -> datetime | None:
         """The last minute every partition of mentions and signups is past (None: none yet)."""
-        reports = await self.ctx.reader.aquery(PROGRESS_SQL)
+        rows = await self.ctx.reader.aquery(PROGRESS_SQL)
         parts = self.ctx.partitions()
         expected = {t: parts.get(t, 0) for t in (MENTIONS_TOPIC, SIGNUPS_TOPIC)}
-        marks = [(t, int(p), as_utc(w), as_utc(c)) for t, p, w, c in reports]
-        return closable_through(stream_watermark(marks, expected))
+        reports = [
+            Report(t, int(p), as_utc(w), as_utc(c), int(b), as_utc(u)) for t, p, w, c, b, u in rows
+        ]
+        return closable_through(stream_watermark(reports, expected, datetime.now(UTC)))
 
     async def run_once(self) -> ClosedMinutes | None:
         if self.state is None:
@@ -232,32 +274,27 @@ class MinuteCloser:
         }
         buzz_aggs = await self.ctx.reader.aquery(BUZZ_AGG_SQL, params)
         signup_aggs = await self.ctx.reader.aquery(SIGNUP_AGG_SQL, params)
+        ages = [(as_utc(r[1]), r[-1] / 1000) for r in (*buzz_aggs, *signup_aggs)]
+        last = settled_through(ages, self.settle)
+        if last is None:
+            return None  # nothing to close, or the first minute is still being written
         buzz = [
             MinuteBuzz(
-                r[0],
-                as_utc(r[1]),
-                int(r[2]),
-                int(r[3]),
-                float(r[4]),
-                float(r[5]),
-                float(r[6]),
-                float(r[7]),
+                r[0], as_utc(r[1]), int(r[2]), int(r[3]), float(r[4]), float(r[5]),
+                float(r[6]), float(r[7]),
             )
             for r in buzz_aggs
-        ]
-        signups = [(r[0], as_utc(r[1]), int(r[2])) for r in signup_aggs]
+            if as_utc(r[1]) <= last
+        ]  # fmt: skip
+        signups = [(r[0], as_utc(r[1]), int(r[2])) for r in signup_aggs if as_utc(r[1]) <= last]
+        bursts: dict[datetime, list[Burst]] = {}
+        if buzz:  # read before anything learns: a failed read leaves the pass to be re-run
+            # From the first closed minute with posts (a burst needs posts in its window).
+            first = max(after + MINUTE, min(b.minute for b in buzz) - self.watch.rule.window)
+            bursts = await self.watch.judge(first, last)
         closed = close_minutes(buzz, signups, self.state, self.ctx.campaign)
-        alerts: list[Alert] = []
-        names = {sub.id: sub.name for sub in self.ctx.campaign.subjects}
-        for a in closed.spikes:
-            assert a.spike is not None
-            why = await self._explain(a.spike.subject_id, a.row)
-            alerts.append(spike_alert(a.spike, why, names.get(a.spike.subject_id, "")))
-        for a in closed.surges:
-            exp = a.expected.mean if a.expected else 0.0
-            channel = a.row.subject_id.removeprefix(SIGNUP_PREFIX)
-            alerts.append(signup_surge_alert(channel, a.row.minute, a.row.mentions, exp, a.z or 0))
-        await self._save(closed, alerts, until)
+        alerts = await self.maker.alerts(closed, bursts, self._explain)
+        await self._save(closed, alerts, last)
         return closed
 
     async def _explain(self, subject: str, row: MinuteBuzz) -> Any:

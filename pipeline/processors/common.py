@@ -11,8 +11,8 @@ so one batch never writes the same key twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from pipeline.events import DeadLetter, InvalidEvent, decode
 from pipeline.processors.raw import RawMessage
@@ -33,23 +33,33 @@ def dead_letter_for(msg: RawMessage, reason: str, *, suffix: str = "") -> DeadLe
     return d.model_copy(update={"event_id": d.event_id + suffix}) if suffix else d
 
 
-def decode_batch(
-    messages: Sequence[RawMessage], kind: type[E], out: Output
-) -> list[tuple[E, RawMessage]]:
-    """The valid events of ``kind`` (one per event_id, the last wins).
+def reader_of(kind: type[E]) -> Callable[[RawMessage], E]:
+    """Read a message of its topic with ``pipeline.events.decode``, expecting a ``kind``."""
 
-    Dead letters go to ``out``, and so does the latest event time seen on each partition.
+    def read(msg: RawMessage) -> E:
+        event = decode(msg.topic, msg.value)
+        if not isinstance(event, kind):  # a topic/model mix-up is a bug, but not a crash
+            raise InvalidEvent(f"not a {kind.__name__}")
+        return event
+
+    return read
+
+
+def decode_batch(
+    messages: Sequence[RawMessage], out: Output, read: Callable[[RawMessage], E]
+) -> list[tuple[E, RawMessage]]:
+    """The valid events in ``messages`` (one per event_id, the last wins).
+
+    ``read`` decodes one message (raising InvalidEvent with the reason). Dead letters go to
+    ``out``, and so does the latest event time seen on each partition.
     """
     dead = out.dead_letters
     latest: dict[str, tuple[E, RawMessage]] = {}
     for msg in messages:
         try:
-            event = decode(msg.topic, msg.value)
+            event: Any = read(msg)
         except InvalidEvent as exc:
             dead.append(dead_letter_for(msg, str(exc)))
-            continue
-        if not isinstance(event, kind):  # a topic/model mix-up is a bug, but not a crash
-            dead.append(dead_letter_for(msg, f"not a {kind.__name__}"))
             continue
         latest.pop(event.event_id, None)  # keep batch order: the last version goes last
         latest[event.event_id] = (event, msg)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pipeline.events import Mention
+from pipeline.events import MentionLike
 from pipeline.processors.common import decode_batch, failed
 from pipeline.processors.raw import RawMessage
 from pipeline.scoring.baseline import floor_minute
@@ -25,6 +25,7 @@ from pipeline.scoring.subjects import SubjectMatcher, match_subjects
 from pipeline.scoring.validator_reach import ValidatorIndex, find_validator, validator_key
 from pipeline.stream.output import Output
 from pipeline.tables import MENTION_SCORES, MENTIONS, MentionRow, MentionScoreRow
+from pipeline.wire import decode_mention
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class MentionScoring:
     sentiment_of: Callable[[str], float] = sentiment
 
 
-def mention_row(m: Mention, tone: float) -> MentionRow:
+def mention_row(m: MentionLike, tone: float) -> MentionRow:
     a, e = m.author, m.engagement
     return MentionRow(
         event_id=m.event_id,
@@ -63,7 +64,7 @@ def mention_row(m: Mention, tone: float) -> MentionRow:
     )
 
 
-def score_rows(m: Mention, tone: float, scoring: MentionScoring) -> list[MentionScoreRow]:
+def score_rows(m: MentionLike, tone: float, scoring: MentionScoring) -> list[MentionScoreRow]:
     """One row per tracked subject the mention talks about; none when it names no subject."""
     matches = match_subjects(scoring.matcher, m.text, m.hashtags)
     if not matches:
@@ -91,10 +92,14 @@ def score_rows(m: Mention, tone: float, scoring: MentionScoring) -> list[Mention
     ]
 
 
+def read_mention(msg: RawMessage) -> MentionLike:
+    return decode_mention(msg.value)
+
+
 def process_mentions(messages: Sequence[RawMessage], scoring: MentionScoring) -> Output:
     """Every row, dead letter and nothing else that a batch of ``buzz.mentions`` produces."""
     out = Output()
-    events = decode_batch(messages, Mention, out)
+    events = decode_batch(messages, out, read_mention)
     for m, msg in events:
         try:
             tone = scoring.sentiment_of(m.text)

@@ -7,8 +7,10 @@ signup is attributed with the pure ``scoring.signups.attribute_signup``.
 The referral registry: a validator's referral codes are their handles, letters and digits only,
 upper-case (``@mayortorres`` -> ``MAYORTORRES``, the convention the demo follows), plus the
 validator key. A UTM value that is no code and no ``kind:id`` tag is looked up among the thread
-ids and mention event ids in the warehouse (one query per batch for the values not seen lately,
-remembered in a bounded cache), so a link tagged with a bare thread id or post id counts.
+ids and mention event ids in the warehouse (one query per batch for the values not found before;
+what was found is remembered in a bounded cache), so a link tagged with a bare thread id or post
+id counts. A value not found yet is asked again next time (the thread may have arrived since), and
+``pipeline.jobs.attribution`` re-attributes signups whose link resolves only later.
 
 Failure policy: see :mod:`pipeline.processors.common`.
 """
@@ -16,13 +18,12 @@ Failure policy: see :mod:`pipeline.processors.common`.
 from __future__ import annotations
 
 import re
-import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 from pipeline.campaign import Campaign
 from pipeline.events import Signup
-from pipeline.processors.common import decode_batch, failed
+from pipeline.processors.common import decode_batch, failed, reader_of
 from pipeline.processors.raw import RawMessage
 from pipeline.scoring.signups import Target, attribute_signup
 from pipeline.scoring.validator_reach import validator_key
@@ -31,7 +32,6 @@ from pipeline.stream.reader import WarehouseReader
 from pipeline.tables import SIGNUP_ATTRIBUTION, SIGNUPS, AttributionRow, SignupRow
 
 LOOKUPS_KEPT = 10_000
-UNKNOWN_FOR = 60.0  # seconds an unknown UTM value is not looked up again (it may appear later)
 
 
 def signup_row(s: Signup) -> SignupRow:
@@ -100,24 +100,15 @@ def attribution_row(s: Signup, registry: dict[str, Target]) -> AttributionRow:
 
 
 class TargetLookup:
-    """UTM values found (or not) among thread ids and mention ids, remembered for a while."""
+    """UTM values found among thread ids and mention ids; what was found is remembered."""
 
-    def __init__(
-        self, reader: WarehouseReader, kept: int = LOOKUPS_KEPT, remember_unknown: bool = True
-    ) -> None:
+    def __init__(self, reader: WarehouseReader, kept: int = LOOKUPS_KEPT) -> None:
         self.reader = reader
         self.kept = kept
-        self.unknown_for = UNKNOWN_FOR if remember_unknown else -1.0
-        self._known: OrderedDict[str, tuple[Target | None, float]] = OrderedDict()
+        self._known: OrderedDict[str, Target] = OrderedDict()  # found, most recent last
 
-    async def find(self, values: set[str], now: float | None = None) -> dict[str, Target]:
-        now = time.monotonic() if now is None else now
-        ask = {
-            v
-            for v in values
-            if v not in self._known
-            or (self._known[v][0] is None and now - self._known[v][1] > self.unknown_for)
-        }
+    async def find(self, values: set[str]) -> dict[str, Target]:
+        ask = {v for v in values if v not in self._known}
         if ask:
             ids = {"ids": tuple(sorted(ask))}
             threads = await self.reader.aquery_retrying(
@@ -126,18 +117,17 @@ class TargetLookup:
             mentions = await self.reader.aquery_retrying(
                 "SELECT DISTINCT event_id FROM buzz.mentions WHERE event_id IN %(ids)s", ids
             )
-            found = {r[0]: Target("thread", r[0]) for r in threads}
-            found.update({r[0]: Target("mention", r[0]) for r in mentions})
-            for v in ask:
-                self._known[v] = (found.get(v), now)
-                self._known.move_to_end(v)
+            for r in threads:
+                self._known[r[0]] = Target("thread", r[0])
+            for r in mentions:
+                self._known[r[0]] = Target("mention", r[0])
             while len(self._known) > self.kept:
                 self._known.popitem(last=False)
         out = {}
         for v in values:
-            target = self._known.get(v, (None, 0.0))[0]
-            if target is not None:
-                out[v] = target
+            if v in self._known:
+                self._known.move_to_end(v)
+                out[v] = self._known[v]
         return out
 
 
@@ -153,7 +143,7 @@ class SignupProcessor:
 
     async def process(self, messages: Sequence[RawMessage]) -> Output:
         out = Output()
-        events = decode_batch(messages, Signup, out)
+        events = decode_batch(messages, out, reader_of(Signup))
         unknown = {v for v in utm_values(s for s, _ in events) if v.lower() not in self.registry}
         registry = {**(await self.lookup.find(unknown)), **self.registry} if unknown else None
         for s, msg in events:

@@ -25,7 +25,7 @@ import orjson
 
 from pipeline.campaign import Campaign
 from pipeline.events import Author, ThreadPost
-from pipeline.processors.common import decode_batch, failed
+from pipeline.processors.common import decode_batch, failed, reader_of
 from pipeline.processors.raw import RawMessage
 from pipeline.scoring.alerts import Alert, golden_thread_alert, unanswered_question_alert
 from pipeline.scoring.conversation import (
@@ -132,7 +132,10 @@ def thread_subject(posts: Sequence[ThreadPost], matcher: SubjectMatcher) -> str:
 def golden(m: ThreadMetrics, campaign: Campaign) -> bool:
     t = campaign.thresholds
     return is_golden_thread(
-        m, min_quality=t.golden_min_quality, min_transactions=t.golden_min_transactions
+        m,
+        min_quality=t.golden_min_quality,
+        min_transactions=t.golden_min_transactions,
+        min_back_and_forth=t.golden_min_back_and_forth,
     )
 
 
@@ -172,13 +175,20 @@ def thread_alerts(
     campaign: Campaign,
     now: datetime,
 ) -> list[Alert]:
-    """Golden thread and unanswered questions of one thread (pure)."""
+    """Golden thread and unanswered opening question of one thread (pure).
+
+    Only the question a thread was opened with alerts: someone came to ask and nobody answered.
+    Questions asked inside a running exchange are the participants' to answer (they stay in
+    ``buzz.thread_scores`` and on the Conversations page).
+    """
     out = []
+    first = opening_post(posts)
     if golden(m, campaign):
-        first = opening_post(posts)
         out.append(golden_thread_alert(thread_id, subject, m, first.occurred_at, first.url))
     after = timedelta(minutes=campaign.thresholds.unanswered_question_minutes)
     for q in unanswered_questions(m, now, after=after, until=UNANSWERED_UNTIL):
+        if q.post_id != first.post_id:
+            continue
         # The alert's time is when the question became overdue: stable under replay.
         out.append(unanswered_question_alert(q, subject, thread_id, q.asked_at + after))
     return out
@@ -265,7 +275,7 @@ class ThreadProcessor:
 
     async def process(self, messages: Sequence[RawMessage], now: datetime | None = None) -> Output:
         out = Output()
-        events = decode_batch(messages, ThreadPost, out)
+        events = decode_batch(messages, out, reader_of(ThreadPost))
         by_thread: dict[str, list[tuple[ThreadPost, RawMessage]]] = defaultdict(list)
         for p, msg in events:
             out.add(THREAD_POSTS, thread_post_row(p), msg)

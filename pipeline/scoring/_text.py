@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 URL_RE = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
@@ -50,3 +51,29 @@ def content_words(text: str) -> list[str]:
 def all_links(text: str, links: Iterable[str]) -> set[str]:
     """Links given by the source plus any in the text, normalised and de-duplicated."""
     return {normalise_link(u) for u in [*links, *urls_in(text)] if u.strip()}
+
+
+# Words inside a hashtag or handle: "DonaldTrump" -> Donald, Trump; "USAToday" -> USA, Today;
+# "trump2016" -> trump, 2016; "fund_the_riverline" -> fund, the, riverline.
+_COMPOUND_PART_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_]+")
+
+
+def split_compound(tag: str) -> list[str]:
+    """The words of a hashtag or handle body, split at case changes, digits and underscores.
+
+    Only the writer's own capitals can split "DonaldTrump"; an all-lower-case "donaldtrump" stays
+    one word (guessing word breaks in it would invent matches).
+    """
+    return _COMPOUND_PART_RE.findall(tag.lstrip("#@"))
+
+
+def fold_accents(text: str) -> str:
+    """``text`` without accents ("Pérez" -> "Perez"); ASCII text is returned as it is (fast path).
+
+    Compatibility decomposition (NFKD) also maps look-alike forms (full-width letters, ligatures)
+    to plain ones, so fancy-font names match too.
+    """
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -1,8 +1,11 @@
 """Alerts: one record per thing staff should look at, with an id that never doubles.
 
-``alert_id`` is a hash of kind + subject + a *key* that names the occurrence (the minute or
-time bucket of a spike, the post of a validator, the thread of a golden thread, ...). Processing
-the same input twice yields the same id, so the sink's de-duplication absorbs replays.
+``alert_id`` is a hash of kind + subject + a *key* that names the occurrence (the first minute of
+a spike, attack, surge or burst episode, the post of a validator, the thread of a golden thread,
+...). Processing the same input twice yields the same id, so the sink's de-duplication absorbs
+replays. An episode still going (``scoring.episodes``) is the same alert with a higher
+``revision``: its latest minute (``last_at``), peak and explanation move on, its id and ``at``
+(the first minute) stay.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +21,8 @@ from typing import Any, Literal
 
 from pipeline.scoring.buzz import Spike
 from pipeline.scoring.conversation import Question, ThreadMetrics
+from pipeline.scoring.coordination import Burst, BurstShare
+from pipeline.scoring.episodes import Episode
 from pipeline.scoring.explain import SpikeExplanation
 from pipeline.scoring.validator_reach import ValidatorReach
 
@@ -28,8 +34,16 @@ AlertKind = Literal[
     "golden_thread",
     "unanswered_question",
     "signup_surge",
+    "coordinated",
 ]
 Severity = Literal["info", "warning", "critical"]
+
+# Urgent alerts go out at once; opportunities (worth acting on, not this minute) wait for a
+# digest. Every kind is one or the other.
+URGENT: frozenset[str] = frozenset({"spike", "attack", "signup_surge", "coordinated"})
+OPPORTUNITY: frozenset[str] = frozenset(
+    {"golden_thread", "cascade", "validator_first", "unanswered_question"}
+)
 
 
 def alert_id(kind: str, subject: str, key: str) -> str:
@@ -71,10 +85,17 @@ class Alert:
     at: datetime
     explanation: dict[str, Any] = field(default_factory=dict)
     example_urls: tuple[str, ...] = ()
+    revision: int = 1  # 1 when raised; an episode's updates count up
+    last_at: datetime | None = None  # an episode's latest minute (None: the same as ``at``)
+    opened_as: str = ""  # the kind it was raised as, when it escalated since ("" = kind)
 
     @property
     def alert_id(self) -> str:
-        return alert_id(self.kind, self.subject, self.key)
+        return alert_id(self.opened_as or self.kind, self.subject, self.key)
+
+    @property
+    def latest(self) -> datetime:
+        return self.last_at or self.at
 
     def to_dict(self) -> dict[str, Any]:
         d = _plain(self)
@@ -86,26 +107,122 @@ def _urls(urls: Sequence[str], limit: int = 5) -> tuple[str, ...]:
     return tuple(dict.fromkeys(u for u in urls if u))[:limit]
 
 
-def spike_alert(spike: Spike, explanation: SpikeExplanation | None = None, name: str = "") -> Alert:
-    """A spike, or an attack when the spike flagged one (keyed by its 15-minute bucket).
+def one_minute(kind: str, subject: str, minute: datetime, value: float, score: float) -> Episode:
+    """The episode of a single flagged minute (what an alert without history is)."""
+    return Episode(kind, subject, minute, minute, 1, value, 1, score)
 
-    The bucket (not the minute) is the key, so a spike lasting several minutes is one alert.
-    ``name`` is the subject as staff know it (campaign file); the id is used without it.
+
+def _so_far(ep: Episode) -> str:
+    return f" ({ep.span_minutes} min so far, peak {ep.peak:g})" if ep.revision > 1 else ""
+
+
+def spike_alert(
+    spike: Spike,
+    explanation: SpikeExplanation | None = None,
+    name: str = "",
+    episode: Episode | None = None,
+    coordinated: BurstShare | None = None,
+    also: Sequence[Spike] = (),
+) -> Alert:
+    """A spike, or an attack when the spike flagged one: the latest minute of its episode.
+
+    The episode's first minute is the key, so a spike lasting several minutes is one alert that
+    updates. ``name`` is the subject as staff know it (campaign file); the id is used without
+    it. ``coordinated`` is the part of the minute that came from coordinated bursts; ``also``
+    the spikes of other subjects in the same minute that this story lifted (folded into it).
     """
     kind: AlertKind = "attack" if spike.attack else "spike"
-    severity: Severity = "critical" if spike.attack else ("warning" if spike.z >= 6 else "info")
-    what = "Possible attack on" if spike.attack else "Spike in mentions of"
+    ep = episode or one_minute(kind, spike.subject_id, spike.minute, spike.mentions, spike.z)
+    kind = "attack" if ep.kind == "attack" else kind
+    severity: Severity = (
+        "critical" if kind == "attack" else ("warning" if ep.score >= 6 else "info")
+    )
+    what = "Possible attack on" if kind == "attack" else "Spike in mentions of"
+    escalated = ep.opened_as != ep.kind
+    explained: dict[str, Any] = {
+        "spike": _plain(spike),
+        "why": _plain(explanation) if explanation else {},
+        "episode": ep.to_dict(),
+    }
+    if coordinated is not None:
+        explained["coordinated"] = _plain(coordinated)
+    if also:
+        explained["also"] = [
+            {"subject": x.subject_id, "mentions": x.mentions, "expected": x.expected, "z": x.z}
+            for x in also
+        ]
     return Alert(
         kind=kind,
         subject=spike.subject_id,
-        key=time_bucket(spike.minute),
+        key=ep.key,
         severity=severity,
         title=f"{what} {name or spike.subject_id}: {spike.mentions} a minute vs "
-        f"{spike.expected:.1f} usual",
-        at=spike.minute,
-        explanation={"spike": _plain(spike), "why": _plain(explanation) if explanation else {}},
+        f"{spike.expected:.1f} usual{_so_far(ep)}" + (", began as a spike" if escalated else ""),
+        at=ep.started,
+        explanation=explained,
         example_urls=_urls([e.url for e in explanation.examples] if explanation else []),
+        revision=ep.revision,
+        last_at=ep.last,
+        opened_as=ep.opened_as if escalated else "",
     )
+
+
+def coordinated_alert(
+    burst: Burst,
+    episode: Episode | None = None,
+    name: str = "",
+    others: Sequence[Burst] = (),
+    share: BurstShare | None = None,
+) -> Alert:
+    """Many accounts posting near-identical text within minutes (``scoring.coordination``).
+
+    One alert per episode on a subject; ``burst`` is the largest burst of its latest minute and
+    ``others`` the subject's further bursts then (a ring's small edits can split one text into a
+    few clusters): the title counts them all. ``share`` is their part of that minute.
+    """
+    minute = burst.until - timedelta(minutes=1)
+    every = [burst, *others]
+    posts = sum(b.posts for b in every)
+    accounts = len({p.author_id for b in every for p in b.members})
+    ep = episode or one_minute("coordinated", burst.subject, minute, posts, accounts)
+    first = min(b.first_at for b in every)
+    window = max(1, math.ceil((max(b.last_at for b in every) - first) / timedelta(minutes=1)))
+    explained: dict[str, Any] = {
+        "posts": posts,
+        "accounts": accounts,
+        "burst": burst_dict(burst),
+        "others": [burst_dict(b) for b in others[:3]],
+        "episode": ep.to_dict(),
+    }
+    if share is not None:
+        explained["share"] = _plain(share)
+    return Alert(
+        kind="coordinated",
+        subject=burst.subject,
+        key=ep.key,
+        severity="warning",
+        title=f"Coordinated posting about {name or burst.subject or 'the campaign'}: "
+        f"{posts} near-identical posts from {accounts} accounts in {window} min{_so_far(ep)}",
+        at=ep.started,
+        explanation=explained,
+        example_urls=_urls(burst.example_urls),
+        revision=ep.revision,
+        last_at=ep.last,
+    )
+
+
+def burst_dict(b: Burst) -> dict[str, Any]:
+    """A burst for an alert: its figures, text and accounts, not every post."""
+    return {
+        "cluster": b.cluster,
+        "posts": b.posts,
+        "accounts": b.accounts,
+        "before": b.before,
+        "first_at": b.first_at.isoformat(),
+        "last_at": b.last_at.isoformat(),
+        "text": b.text[:280],
+        "handles": list(b.handles),
+    }
 
 
 def validator_first_alert(
@@ -176,15 +293,30 @@ def unanswered_question_alert(q: Question, subject: str, thread_id: str, now: da
 
 
 def signup_surge_alert(
-    channel: str, at: datetime, signups: int, expected: float, z: float
+    channel: str,
+    at: datetime,
+    signups: int,
+    expected: float,
+    z: float,
+    episode: Episode | None = None,
 ) -> Alert:
-    """A surge of signups on a channel in the minute ``at``; one alert per channel per hour."""
+    """A surge of signups on a channel in the minute ``at``: the latest of its episode."""
+    ep = episode or one_minute("signup_surge", channel, at, signups, z)
     return Alert(
         kind="signup_surge",
         subject=channel,
-        key=time_bucket(at, 60),
+        key=ep.key,
         severity="info",
-        title=f"Signup surge on {channel}: {signups} in a minute vs {expected:.1f} usual",
-        at=at,
-        explanation={"channel": channel, "signups": signups, "expected": expected, "z": z},
+        title=f"Signup surge on {channel}: {signups} in a minute vs {expected:.1f} usual"
+        f"{_so_far(ep)}",
+        at=ep.started,
+        explanation={
+            "channel": channel,
+            "signups": signups,
+            "expected": expected,
+            "z": z,
+            "episode": ep.to_dict(),
+        },
+        revision=ep.revision,
+        last_at=ep.last,
     )

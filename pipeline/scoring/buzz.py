@@ -7,21 +7,18 @@ The baseline (normal level by hour of day) lives in ``baseline``; the "why" of a
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.campaign import Campaign, Thresholds
-from pipeline.events import Mention
+from pipeline.events import MentionLike
 from pipeline.scoring.baseline import (
     BaselineState,
     Expectation,
     anomaly_score,
     floor_minute,
 )
-from pipeline.scoring.sentiment import NEGATIVE_BELOW, sentiment
-from pipeline.scoring.subjects import SubjectMatcher, subject_ids
 
 # Replies, reshares and quotes cost the reader more than a like and spread the post further.
 ENGAGEMENT_WEIGHTS = {"likes": 1.0, "replies": 2.0, "reshares": 2.0, "quotes": 2.0}
@@ -31,7 +28,7 @@ ENGAGEMENT_WEIGHTS = {"likes": 1.0, "replies": 2.0, "reshares": 2.0, "quotes": 2
 class ScoredMention:
     """A mention with the subjects it talks about and its tone, scored once."""
 
-    mention: Mention
+    mention: MentionLike
     subjects: tuple[str, ...]
     sentiment: float
 
@@ -40,16 +37,7 @@ class ScoredMention:
         return floor_minute(self.mention.occurred_at)
 
 
-def score_mention(
-    mention: Mention,
-    matcher: SubjectMatcher,
-    sentiment_of: Callable[[str], float] = sentiment,
-) -> ScoredMention:
-    subjects = tuple(subject_ids(matcher, mention.text, mention.hashtags))
-    return ScoredMention(mention, subjects, sentiment_of(mention.text))
-
-
-def engagement_weight(m: Mention) -> float:
+def engagement_weight(m: MentionLike) -> float:
     """1 + log10(1 + weighted engagement): every mention counts once, a viral one a few times.
 
     The log keeps one post with 50,000 likes from outweighing a hundred people talking.
@@ -59,7 +47,7 @@ def engagement_weight(m: Mention) -> float:
     return 1.0 + math.log10(1.0 + raw)
 
 
-def audience_weight(m: Mention) -> float:
+def audience_weight(m: MentionLike) -> float:
     """1 + log10(1 + followers): each tenfold larger audience adds one.
 
     Follower counts are heavy-tailed and only loosely tied to who actually sees a post, and they
@@ -78,31 +66,6 @@ class MinuteBuzz:
     audience_volume: float
     sentiment_mean: float
     negative_share: float
-
-
-def aggregate_minutes(scored: Iterable[ScoredMention]) -> list[MinuteBuzz]:
-    """One row per (subject, minute) that has mentions; duplicate event ids count once."""
-    groups: dict[tuple[str, datetime], dict[str, ScoredMention]] = defaultdict(dict)
-    for s in scored:
-        for sid in s.subjects:
-            groups[(sid, s.minute)].setdefault(s.mention.event_id, s)
-    rows = []
-    for (sid, minute), by_id in sorted(groups.items()):
-        items = list(by_id.values())
-        n = len(items)
-        rows.append(
-            MinuteBuzz(
-                subject_id=sid,
-                minute=minute,
-                mentions=n,
-                unique_authors=len({s.mention.author.id for s in items}),
-                engagement_volume=sum(engagement_weight(s.mention) for s in items),
-                audience_volume=sum(audience_weight(s.mention) for s in items),
-                sentiment_mean=sum(s.sentiment for s in items) / n,
-                negative_share=sum(s.sentiment <= NEGATIVE_BELOW for s in items) / n,
-            )
-        )
-    return rows
 
 
 def contenders(campaign: Campaign) -> list[str]:
@@ -212,13 +175,28 @@ def assess_rows(
     return out
 
 
-def assess_minutes(
-    rows: Iterable[MinuteBuzz],
-    state: BaselineState,
-    campaign: Campaign,
-    *,
-    min_mentions: int = 5,
-) -> list[Spike]:
-    """The spikes among :func:`assess_rows` (same learning, same replay rule)."""
-    assessed = assess_rows(rows, state, campaign, min_mentions=min_mentions)
-    return [a.spike for a in assessed if a.spike is not None]
+def fold_spikes(
+    spikes: Sequence[Spike], shared: Mapping[tuple[str, str], int], share: float = 0.5
+) -> dict[str, str]:
+    """Spikes of one minute that are another's story: follower subject -> leading subject.
+
+    One story often lifts several subjects at once (an attack on the candidate that names an
+    issue): posts naming both count for both. A spike whose excess over normal is at least
+    ``share`` made of posts that also name a larger spike of the same minute (attacks lead,
+    then the larger excess) is folded into it, so staff get one alert for one story.
+    ``shared[(a, b)]`` is the number of that minute's posts naming both a and b.
+    """
+    order = sorted(spikes, key=lambda s: (not s.attack, -(s.mentions - s.expected), s.subject_id))
+    leaders: list[Spike] = []
+    folded: dict[str, str] = {}
+    for s in order:
+        excess = s.mentions - s.expected
+        lead = next(
+            (x for x in leaders if shared.get((s.subject_id, x.subject_id), 0) >= share * excess),
+            None,
+        )
+        if lead is None:
+            leaders.append(s)
+        else:
+            folded[s.subject_id] = lead.subject_id
+    return folded

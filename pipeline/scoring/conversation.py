@@ -2,102 +2,52 @@
 
 What counts is *transactions*: replies between different people where both sides say something
 (argue, ask, answer, add a link or background), not the number of "Great post!" comments.
-The substance score is a transparent weighted checklist, not a model, so staff can see why a
-comment scored as it did (see docs/scoring.md for the table of features and weights).
+The substance score is a small learned model over a few readable traits of the comment
+(``substance_model.py``; docs/scoring.md section 10), so staff can still see why a comment scored
+as it did: ``features`` holds each trait's contribution.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from pipeline.scoring._text import WORD_RE, all_links, strip_urls, urls_in
-
-# Feature weights sum to 1.0: a comment that has everything scores 1.
-WEIGHTS = {
-    "length": 0.30,  # saturates at LENGTH_SATURATION words, log-shaped
-    "question": 0.20,  # asks something (questions from interested people matter)
-    "argument": 0.15,  # argumentative connectives, saturating at 2
-    "answer": 0.10,  # explanation / answer markers
-    "link": 0.15,  # brings a source
-    "evidence": 0.10,  # numbers, money, percentages, dates: background
-}
-LENGTH_SATURATION = 40
-LOW_EFFORT_FACTOR = 0.1  # a cheer keeps a tenth of its score: present, but not substance
-SUBSTANTIVE_AT = 0.30
-
-_CONNECTIVES = re.compile(
-    r"\b(because|since|however|but|therefore|thus|although|though|whereas|unless|so that|"
-    r"which means|on the other hand|for example|for instance|in fact|instead|evidence|"
-    r"data shows?|compared to|rather than)\b",
-    re.IGNORECASE,
-)
-_ANSWER = re.compile(
-    r"(^\s*(yes|no|yeah|nope)\b[,.]|\b(according to|in my experience|as far as i know|"
-    r"here'?s|here is|the answer|the reason|you can|it depends|to answer|source:|"
-    r"i think|i believe|i disagree|i agree because|the plan (is|would))\b)",
-    re.IGNORECASE,
-)
-_QUESTION_START = re.compile(
-    r"^\s*(how|what|why|when|where|who|which|whose|is|are|does|do|did|can|could|will|would|"
-    r"should|has|have|was|were|any(one|body))\b",
-    re.IGNORECASE,
-)
-_EVIDENCE = re.compile(r"\d|\$|€|£|%|\bpercent\b", re.IGNORECASE)
-_CHEER = re.compile(
-    r"^(go|vote|love|great|nice|awesome|amazing|so true|true|agreed?|yes+|this|same|lol|lmao|"
-    r"wow|thanks?|thank you|well said|\+1|first|bump|exactly|preach|yay|congrats)\b",
-    re.IGNORECASE,
+from pipeline.scoring._text import all_links
+from pipeline.scoring.substance_model import (
+    default_model,
+    feature_values,
+    is_low_effort,
+    is_question,
 )
 
+__all__ = ["is_low_effort", "is_question"]  # re-exported: the thread rules use them
 
-def _words(text: str) -> list[str]:
-    return WORD_RE.findall(strip_urls(text))
-
-
-def is_question(text: str) -> bool:
-    t = strip_urls(text)
-    return "?" in t or bool(_QUESTION_START.match(t))
-
-
-def is_low_effort(text: str) -> bool:
-    """Emoji or punctuation only, a short stock cheer ("Great post!", "Go JK!"), all-caps cheer."""
-    words = _words(text)
-    if not words:
-        return True  # emoji-only, punctuation-only, link-only
-    letters = [c for c in "".join(words) if c.isalpha()]
-    if len(words) <= 8 and len(letters) >= 4 and all(c.isupper() for c in letters):
-        return True
-    plain = " ".join(w.lower() for w in words)
-    return len(words) <= 5 and bool(_CHEER.match(plain)) and not is_question(text)
+# A comment counts as saying something (for transactions and answers) from this score on.
+# Chosen so that a one-sentence question, answer or objection counts and a cheer does not
+# (docs/scoring.md section 10 has the figures behind it).
+SUBSTANTIVE_AT = 0.005
+# A cheer keeps a tenth of its score: present, but never substance (all-caps cheers of up to
+# eight words score below 0.05, so a tenth is below SUBSTANTIVE_AT).
+LOW_EFFORT_FACTOR = 0.1
 
 
 @dataclass(frozen=True)
 class Substance:
     score: float
-    features: dict[str, float]  # each feature's contribution before the low-effort factor
+    features: dict[str, float]  # each trait's contribution to the log-odds, before the cheer factor
     low_effort: bool
 
 
 def substance(text: str, links: Sequence[str] = ()) -> Substance:
-    """Substance of one comment in [0, 1], with the per-feature contributions."""
-    words = _words(text)
-    n = len(words)
-    feats = {
-        "length": WEIGHTS["length"] * min(1.0, math.log1p(n) / math.log1p(LENGTH_SATURATION)),
-        "question": WEIGHTS["question"] * is_question(text),
-        "argument": WEIGHTS["argument"] * min(1.0, len(_CONNECTIVES.findall(text)) / 2),
-        "answer": WEIGHTS["answer"] * bool(_ANSWER.search(text)),
-        "link": WEIGHTS["link"] * bool(list(links) or urls_in(text)),
-        "evidence": WEIGHTS["evidence"] * bool(_EVIDENCE.search(strip_urls(text))),
-    }
+    """Substance of one comment in [0, 1], with the per-trait contributions."""
+    model = default_model()
+    contributions = model.contributions(feature_values(text, links))
     low = is_low_effort(text)
-    raw = sum(feats.values()) * (LOW_EFFORT_FACTOR if low else 1.0)
-    return Substance(max(0.0, min(1.0, round(raw, 6))), feats, low)
+    score = model.score(contributions) * (LOW_EFFORT_FACTOR if low else 1.0)
+    return Substance(round(score, 6), contributions, low)
 
 
 def substance_score(text: str, links: Sequence[str] = ()) -> float:
@@ -196,7 +146,7 @@ def thread_metrics(
     for p in posts:
         by_id.setdefault(p.post_id, p)
     subs = {pid: substance(p.text, p.links) for pid, p in by_id.items()}
-    good = {pid for pid, s in subs.items() if s.score >= substantive_at}
+    good = {pid for pid, s in subs.items() if s.score >= substantive_at and not s.low_effort}
     n = len(by_id)
 
     transactions = 0
@@ -266,10 +216,19 @@ def thread_quality(
 
 
 def is_golden_thread(
-    m: ThreadMetrics, *, min_quality: float = 0.5, min_transactions: int = 3
+    m: ThreadMetrics,
+    *,
+    min_quality: float = 0.5,
+    min_transactions: int = 3,
+    min_back_and_forth: int = 0,
 ) -> bool:
-    """A thread worth joining: good overall and with real exchanges in it."""
-    return m.quality >= min_quality and m.transactions >= min_transactions
+    """A thread worth joining: good overall, with real exchanges in it, and (when asked) two
+    people answering each other at least ``min_back_and_forth`` turns."""
+    return (
+        m.quality >= min_quality
+        and m.transactions >= min_transactions
+        and m.back_and_forth >= min_back_and_forth
+    )
 
 
 def unanswered_questions(

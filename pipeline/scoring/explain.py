@@ -11,6 +11,10 @@ two windows: an item needs to be both frequent now and rarer before. The same 0.
 both sides keeps a brand-new item from scoring infinity and an item present in every post of both
 windows (the subject's own name) at about zero. Items seen in fewer than ``min_support`` spike
 posts are left out (one post is an anecdote, not a driver).
+
+``negative_terms`` applies the same contrast to the words that pulled the *negative* posts of each
+window towards negative (``sentiment.negative_terms``): what the hostile posts say that was not
+said before, e.g. "corrupt", "liar", "resign".
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 
 from pipeline.scoring._text import HASHTAG_RE, all_links, content_words
 from pipeline.scoring.buzz import ScoredMention, engagement_weight
+from pipeline.scoring.sentiment import NEGATIVE_BELOW, negative_terms
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class SpikeExplanation:
     links: tuple[Driver, ...]
     authors: tuple[Driver, ...]
     examples: tuple[ExamplePost, ...]
+    negative_terms: tuple[Driver, ...] = ()  # words pulling the negative posts negative
 
 
 def contrast(
@@ -96,6 +102,10 @@ def _authors(posts: Iterable[ScoredMention], origin_author: dict[str, str]) -> l
 def _hashtags(s: ScoredMention) -> set[str]:
     tags = {"#" + h.lower() for h in s.mention.hashtags}
     return tags | {t.lower() for t in HASHTAG_RE.findall(s.mention.text)}
+
+
+def _negative_terms(s: ScoredMention) -> set[str]:
+    return set(negative_terms(s.mention.text)) if s.sentiment <= NEGATIVE_BELOW else set()
 
 
 def _examples(posts: Sequence[ScoredMention], n: int, text_chars: int) -> tuple[ExamplePost, ...]:
@@ -172,4 +182,5 @@ def explain_spike(
             min_support=min_support,
         ),
         examples=_examples(spike, examples, text_chars),
+        negative_terms=run(_negative_terms),
     )

@@ -16,7 +16,6 @@ This is last-touch attribution: it credits what the person clicked, not everythi
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -72,40 +71,10 @@ def attribute_signup(signup: Signup, registry: Mapping[str, Target]) -> Attribut
     return Attribution(signup.event_id, "channel", signup.channel, "channel", signup.channel)
 
 
-@dataclass(frozen=True)
-class SignupCounts:
-    total: int
-    by_channel: dict[str, int]
-    by_form: dict[str, int]
-    by_referral: dict[str, int]  # non-empty referral codes, lower-cased
-    by_target: dict[str, int]  # "kind:id" of the attribution
-
-
-def count_signups(signups: Iterable[Signup], registry: Mapping[str, Target]) -> SignupCounts:
-    """Counts per channel, form, referral code and attributed target; duplicates count once."""
-    unique = {s.event_id: s for s in signups}.values()
-    ch: Counter[str] = Counter()
-    form: Counter[str] = Counter()
-    ref: Counter[str] = Counter()
-    tgt: Counter[str] = Counter()
-    for s in unique:
-        ch[s.channel] += 1
-        form[s.form or "(none)"] += 1
-        if s.referral_code.strip():
-            ref[_norm(s.referral_code)] += 1
-        a = attribute_signup(s, registry)
-        tgt[f"{a.kind}:{a.target_id}"] += 1
-    return SignupCounts(len(unique), dict(ch), dict(form), dict(ref), dict(tgt))
-
-
 def floor_hour(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValueError("times must be timezone-aware")
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def hourly_counts(times: Iterable[datetime]) -> dict[datetime, float]:
-    return dict(Counter(floor_hour(t) for t in times))
 
 
 @dataclass(frozen=True)

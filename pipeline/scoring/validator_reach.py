@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pipeline.campaign import Campaign, Validator
-from pipeline.events import Mention
+from pipeline.events import Mention, MentionLike
 
 
 def validator_key(v: Validator) -> str:
@@ -36,7 +36,7 @@ def index_validators(campaign: Campaign) -> ValidatorIndex:
     )
 
 
-def find_validator(index: ValidatorIndex, mention: Mention) -> Validator | None:
+def find_validator(index: ValidatorIndex, mention: MentionLike) -> Validator | None:
     """The validator who wrote ``mention``, matched by platform and handle (case-insensitive)."""
     return index.by_handle.get((mention.platform.lower(), _handle(mention.author.handle)))
 

@@ -1,13 +1,26 @@
-"""Source connectors and the kit they are built with.
+"""Source connectors: the kit they are built with, and one package per connector.
 
-Write a connector by subclassing :class:`PollingSource` or :class:`StreamingSource` (see
-``base.py`` for the contract and the failure policy), register it under the ``buzz.sources``
-entry point group, and give it the standard tests with one line (``testing.py``).
+The kit (this package's modules):
+
+- ``base.py``: what a connector is (:class:`PollingSource`, :class:`StreamingSource`, their
+  typed configs) and the failure policy every connector follows;
+- ``runner.py``: runs one connector: produce, flush, checkpoint, retry, stop on signals;
+- ``checkpoint.py``, ``emitter.py`` (Kafka, dry-run JSON lines, memory), ``errors.py`` (fatal or
+  retriable, and servers' retry hints), ``http.py`` (the one HTTP fetch helper),
+  ``html_text.py``, ``options.py`` (boolean command-line options);
+- ``registry.py`` (the ``buzz.sources`` entry points, ``buzz source list/run``), ``scaffold.py``
+  (``buzz source new``) and ``testing.py`` (the standard suite every connector gets with one line).
+
+The connectors, one package each (``source.py``: the connector; ``client.py``: the platform's
+API; ``mapping.py``: pure functions from the platform's items to events): ``x``, ``rss``,
+``webhook``, ``mastodon``, ``bluesky``, ``discourse``, ``replay``. The demo campaign simulator
+lives in ``pipeline.simulator`` and is registered as the ``demo`` source.
 """
 
 from pipeline.sources.base import (
     PollingConfig,
     PollingSource,
+    RetryPolicy,
     Source,
     SourceConfig,
     SourceContext,
@@ -16,18 +29,15 @@ from pipeline.sources.base import (
 )
 from pipeline.sources.checkpoint import CheckpointStore
 from pipeline.sources.emitter import JsonLinesEmitter, KafkaEmitter, MemoryEmitter, Record
-from pipeline.sources.retry import (
-    Backoff,
+from pipeline.sources.errors import (
     FatalError,
     RetriableError,
-    call_with_retry,
     error_for_status,
     retry_after_seconds,
 )
 from pipeline.sources.runner import Runner, RunOptions
 
 __all__ = [
-    "Backoff",
     "CheckpointStore",
     "FatalError",
     "JsonLinesEmitter",
@@ -37,6 +47,7 @@ __all__ = [
     "PollingSource",
     "Record",
     "RetriableError",
+    "RetryPolicy",
     "RunOptions",
     "Runner",
     "Source",
@@ -44,7 +55,6 @@ __all__ = [
     "SourceContext",
     "StreamingConfig",
     "StreamingSource",
-    "call_with_retry",
     "error_for_status",
     "retry_after_seconds",
 ]

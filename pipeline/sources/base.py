@@ -14,8 +14,9 @@ Failure policy (every connector follows it; the runner applies it):
   checkpoint, logs one clear line and exits 1. Bad configuration never gets this far: it stops at
   start-up with one message naming the setting (exit 2).
 - **retriable**: raise :class:`RetriableError` (timeouts, connection resets, 429, 5xx), with
-  ``retry_after`` when the server gave a hint. The runner keeps what was yielded, backs off and
-  calls ``poll()``/``stream()`` again; ``Backoff.max_attempts`` failures in a row become fatal.
+  ``retry_after`` when the server gave a hint. The runner keeps what was yielded, backs off
+  (``pipeline.retry``, the project's one retry policy; the server's hint wins) and calls
+  ``poll()``/``stream()`` again; ``retry_policy.attempts`` failures in a row become fatal.
 - **skippable item**: one item that cannot become an event (malformed JSON, a field out of range)
   must not stop the source and must not vanish: yield ``self.dead_letter(raw, reason)`` (or use
   ``self.build(...)``, which does it for you) and carry on. It goes to ``buzz.dead_letters``.
@@ -39,13 +40,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pipeline.events import DeadLetter, describe_validation_error
 from pipeline.settings import ConfigError, Settings
 from pipeline.sources.emitter import Record
-from pipeline.sources.retry import Backoff, FatalError, RetriableError
+from pipeline.sources.errors import FatalError, RetriableError
 
 __all__ = [
     "FatalError",
     "PollingConfig",
     "PollingSource",
     "RetriableError",
+    "RetryPolicy",
     "Source",
     "SourceConfig",
     "SourceContext",
@@ -120,6 +122,22 @@ class SourceContext:
         return self.stop.wait(seconds)
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the runner retries a :class:`RetriableError` from ``poll()``/``stream()``.
+
+    The waiting itself is ``pipeline.retry``'s (exponential backoff with jitter from ``initial``
+    doubling to ``maximum`` seconds; a server's ``retry_after`` wins, capped at ``max_hint``);
+    ``attempts`` failures in a row become fatal.
+    """
+
+    initial: float = 1.0
+    maximum: float = 120.0
+    jitter: float = 0.1
+    attempts: int = 8
+    max_hint: float = 900.0
+
+
 C = TypeVar("C", bound=SourceConfig)
 
 
@@ -130,7 +148,7 @@ class Source(ABC, Generic[C]):
     kind: ClassVar[SourceKind]
     description: ClassVar[str]
     Config: ClassVar[type[SourceConfig]] = SourceConfig
-    backoff: ClassVar[Backoff] = Backoff()
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
 
     def __init__(self, config: C, ctx: SourceContext) -> None:
         self.config = config

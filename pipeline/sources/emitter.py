@@ -13,14 +13,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from typing import IO, ClassVar, Protocol, runtime_checkable
 
 import orjson
 from kafka import KafkaProducer
 
-from pipeline.sources.retry import FatalError
+from pipeline.sources.errors import FatalError
 
 log = logging.getLogger(__name__)
 
@@ -98,48 +100,92 @@ class OutputClosed(FatalError):
     """Whoever read the dry run's output has gone (``| head``): a normal way to stop."""
 
 
+@contextlib.contextmanager
+def _stop_signals_held() -> Iterator[None]:
+    """Hold SIGTERM/SIGINT back for the duration (they are delivered right after).
+
+    A second Ctrl-C raises KeyboardInterrupt from the signal handler; raised between two partial
+    writes of one buffer, it would leave half a line in the output and drop the rest.
+    """
+    held = {signal.SIGTERM, signal.SIGINT}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class JsonLinesEmitter:
     """Dry run: one JSON object per line, ``{"topic", "key", "value"}``; needs no broker.
 
-    The format is also what a replay connector reads back.
+    The format is also what a replay connector reads back. Lines are gathered whole (up to
+    ``buffer_bytes``, one at a time on a terminal) and handed to the OS in complete lines with
+    the stop signals held back, so no stop, however abrupt, leaves half an event in the output:
+    what a reader sees is whole lines, then whatever came after is not there at all.
     """
 
-    def __init__(self, out: IO[str] | None = None) -> None:
+    def __init__(self, out: IO[str] | None = None, *, buffer_bytes: int = 64 * 1024) -> None:
         self._out = out
         self._closed = False
+        self._pending = bytearray()
+        self._limit = buffer_bytes
+        self._interactive: bool | None = None
+
+    def _stream(self) -> IO[str]:
+        return self._out or sys.stdout  # looked up late so test runners that swap stdout see it
 
     def _gone(self) -> OutputClosed:
         # Point stdout at /dev/null so the interpreter's own flush at exit does not fail again.
         self._closed = True
+        self._pending.clear()
         with contextlib.suppress(OSError, ValueError):
             devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, (self._out or sys.stdout).fileno())
+            os.dup2(devnull, self._stream().fileno())
         return OutputClosed("output closed by the reader")
 
     def send(self, record: Record) -> None:
         if self._closed:
             raise OutputClosed("output closed by the reader")
-        out = self._out or sys.stdout  # looked up late so test runners that swap stdout see it
-        line = orjson.dumps(
+        self._pending += orjson.dumps(
             {
                 "topic": record.topic,
                 "key": record.key().decode("utf-8", "backslashreplace"),
                 # Fragment: the value is already JSON; embed it as is rather than re-encode it.
                 "value": orjson.Fragment(record.to_json()),
-            }
+            },
+            option=orjson.OPT_APPEND_NEWLINE,
         )
+        if self._interactive is None:
+            isatty = getattr(self._stream(), "isatty", None)
+            self._interactive = bool(isatty and isatty())
+        if self._interactive or len(self._pending) >= self._limit:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        if not self._pending:
+            return
+        out = self._stream()
+        data, self._pending = bytes(self._pending), bytearray()
         try:
-            out.write(line.decode() + "\n")
+            try:
+                fd = out.fileno()
+            except (AttributeError, OSError, ValueError):  # an in-memory stream (tests)
+                out.write(data.decode())
+                out.flush()
+                return
+            out.flush()  # whatever else went to this stream first stays first
+            view = memoryview(data)
+            with _stop_signals_held():
+                while view:
+                    view = view[os.write(fd, view) :]
         except BrokenPipeError:
             raise self._gone() from None
 
     def flush(self) -> None:
         if self._closed:
             return
-        try:
-            (self._out or sys.stdout).flush()
-        except BrokenPipeError:
-            self._gone()
+        with contextlib.suppress(OutputClosed):  # the next send() stops the run
+            self._write_pending()
 
     def close(self) -> None:
         self.flush()

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from pipeline.settings import ConfigError, get_settings
 from pipeline.sources.base import Source
+from pipeline.sources.options import boolean_fields, resolve_booleans
 from pipeline.sources.runner import Runner, RunOptions, install_stop_signals
 
 GROUP = "buzz.sources"
@@ -93,8 +94,8 @@ def run_main(
     name: str,
     *,
     rate: float | None = None,
-    once: bool = False,
-    dry_run: bool = False,
+    once: bool | str | None = None,
+    dry_run: bool | str | None = None,
     limit: int | None = None,
     **options: Any,
 ) -> int:
@@ -102,6 +103,8 @@ def run_main(
 
     ``rate`` reaches connectors whose Config has a ``rate`` field and is ignored by others (the CLI
     always passes its default). Extra ``options`` (``seed=...``) go to the Config and must exist.
+    Boolean options, the runner's (``once``, ``dry_run``) and the Config's, take the forms of
+    ``options.py``: ``no_x=True`` means ``x=False``, and words such as ``"off"`` are read.
     """
     try:
         settings = get_settings()
@@ -118,6 +121,14 @@ def run_main(
     cls = entry.source
     if limit is not None and limit < 0:
         return _fail("--limit: must be 0 or more")
+    given = {k: v for k, v in (("once", once), ("dry_run", dry_run)) if v is not None}
+    try:
+        options = resolve_booleans(
+            {**options, **given}, {"once", "dry_run", *boolean_fields(cls.Config)}
+        )
+    except ConfigError as exc:
+        return _fail(f"source {name!r}: {exc.message}")
+    once, dry_run = options.pop("once", False), options.pop("dry_run", False)
     fields = cls.Config.model_fields
     unknown = sorted(k for k, v in options.items() if v is not None and k not in fields)
     if unknown:
@@ -131,7 +142,8 @@ def run_main(
     except ConfigError as exc:
         return _fail(f"source {name!r}: {exc.message}")
 
-    runner = Runner(cls, config, settings, RunOptions(once=once, dry_run=dry_run, limit=limit))
+    run = RunOptions(once=bool(once), dry_run=bool(dry_run), limit=limit)
+    runner = Runner(cls, config, settings, run)
     restore = install_stop_signals(runner.stop)
     try:
         return runner.run()

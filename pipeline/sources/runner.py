@@ -4,6 +4,10 @@ The loop applies the failure policy written in ``base.py``. Exit codes: 0 for a 
 (signal, ``--limit``, ``--once``, end of stream), 1 for a fatal error. A stop flushes the emitter
 and saves the checkpoint; a failed flush leaves the previous checkpoint in place, so a restart
 re-reads rather than loses.
+
+A dry run changes no state anywhere: it reads the saved checkpoint (so it shows what a real run
+would send next) and keeps the cursor in memory while it runs, but never saves it; it sends no
+heartbeat and creates no topic. Running it twice prints the same events.
 """
 
 from __future__ import annotations
@@ -24,8 +28,15 @@ from typing import Any, Literal
 from kafka.errors import KafkaError
 
 from pipeline.events import DeadLetter, SourceStatus, utcnow
+from pipeline.retry import retrying
 from pipeline.settings import Settings
-from pipeline.sources.base import PollingConfig, PollingSource, Source, SourceContext
+from pipeline.sources.base import (
+    PollingConfig,
+    PollingSource,
+    Source,
+    SourceContext,
+    StreamingSource,
+)
 from pipeline.sources.checkpoint import CheckpointStore
 from pipeline.sources.emitter import (
     Emitter,
@@ -34,7 +45,7 @@ from pipeline.sources.emitter import (
     OutputClosed,
     Record,
 )
-from pipeline.sources.retry import FatalError, RetriableError
+from pipeline.sources.errors import FatalError, RetriableError
 from pipeline.topics import ensure_topics
 
 log = logging.getLogger(__name__)
@@ -90,8 +101,16 @@ class Heartbeat:
     never stop a source.
     """
 
-    def __init__(self, source: str, emitter: Emitter, stats: RunStats, every: float = 5.0):
-        self.enabled = isinstance(emitter, KafkaEmitter)
+    def __init__(
+        self,
+        source: str,
+        emitter: Emitter,
+        stats: RunStats,
+        every: float = 5.0,
+        *,
+        dry_run: bool = False,
+    ) -> None:
+        self.enabled = isinstance(emitter, KafkaEmitter) and not dry_run
         self.emitter, self.stats, self.every = emitter, stats, every
         self.source = source
         self.instance = f"{socket.gethostname()}:{os.getpid()}"
@@ -173,7 +192,7 @@ class Runner:
             log.error("%s: %s", name, exc)
             return 1
         self.emitter = emitter
-        self.heartbeat = Heartbeat(name, emitter, self.stats)
+        self.heartbeat = Heartbeat(name, emitter, self.stats, dry_run=self.options.dry_run)
         self.heartbeat.send("running")
         source = self.source_cls(self.config, ctx)
         code = 0
@@ -223,29 +242,41 @@ class Runner:
 
     def _loop(self, source: Source[Any], emitter: Emitter) -> None:
         ctx = source.ctx
-        attempt = 0
+        policy = source.retry_policy
+
+        def keep_what_was_yielded(_attempt: int, _wait: float, exc: BaseException) -> None:
+            self.stats.retries += 1
+            self.heartbeat.error(str(exc))
+            self._commit(emitter, ctx)
+
         while not ctx.stopping():
-            records: Iterable[Record] = (
-                source.poll() if isinstance(source, PollingSource) else source.stream()  # type: ignore[attr-defined]
-            )
+            # One call of poll()/stream(), retried by the project's one policy (pipeline.retry):
+            # a RetriableError keeps what was yielded, waits (the server's hint wins) and calls
+            # again; `attempts` failures in a row, and the last error is raised.
             try:
-                self._emit_all(source, records, emitter)
-                attempt = 0
+                for attempt in retrying(
+                    on=RetriableError,
+                    what=source.name,
+                    initial=policy.initial,
+                    maximum=policy.maximum,
+                    jitter=policy.jitter,
+                    max_hint=policy.max_hint,
+                    attempts=policy.attempts,
+                    stop_event=ctx.stop,
+                    logger=log,
+                    on_retry=keep_what_was_yielded,
+                ):
+                    with attempt:
+                        if not ctx.stopping():
+                            self._emit_all(source, self._records(source), emitter)
             except RetriableError as exc:
-                # Keep what the failed attempt yielded, then back off and call again.
-                attempt += 1
-                self.stats.retries += 1
                 self.heartbeat.error(str(exc))
                 self._commit(emitter, ctx)
-                if attempt >= source.backoff.max_attempts:
-                    raise FatalError(f"gave up after {attempt} attempts in a row: {exc}") from exc
-                wait = source.backoff.delay(attempt, exc.retry_after)
-                log.warning(
-                    "%s: %s; retrying in %.1fs (attempt %d)", source.name, exc, wait, attempt
-                )
-                if ctx.wait(wait):
+                if ctx.stopping():
                     break
-                continue
+                raise FatalError(
+                    f"gave up after {policy.attempts} attempts in a row: {exc}"
+                ) from exc
             if ctx.stopping():
                 break
             if isinstance(source, PollingSource):
@@ -261,6 +292,16 @@ class Runner:
                 self.stats.stop_reason = "--once" if ctx.once else "end of stream"
                 return
         self.stats.stop_reason = "stop requested"
+
+    @staticmethod
+    def _records(source: Source[Any]) -> Iterable[Record]:
+        if isinstance(source, PollingSource):
+            return source.poll()
+        if isinstance(source, StreamingSource):
+            return source.stream()
+        raise FatalError(
+            f"{type(source).__name__} is neither a PollingSource nor a StreamingSource"
+        )
 
     def _emit_all(self, source: Source[Any], records: Iterable[Record], emitter: Emitter) -> None:
         limit = self.options.limit
@@ -289,9 +330,13 @@ class Runner:
                 close()
 
     def _commit(self, emitter: Emitter, ctx: SourceContext) -> None:
-        """Flush, then save the checkpoint: never the other way round (at-least-once)."""
+        """Flush, then save the checkpoint: never the other way round (at-least-once).
+
+        A dry run only flushes: its output is not the pipeline, so its cursor is not saved.
+        """
         emitter.flush()
-        self.store.save(ctx.checkpoint)
+        if not self.options.dry_run:
+            self.store.save(ctx.checkpoint)
         self._last_commit = time.monotonic()
         heartbeat = getattr(self, "heartbeat", None)
         if heartbeat is not None:

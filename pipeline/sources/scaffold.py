@@ -1,9 +1,12 @@
-"""``buzz source new NAME``: a connector module, its recorded fixture and its test, passing as made.
+"""``buzz source new NAME``: a connector package, its recorded fixture and its test, passing
+as made.
 
-Writes, relative to the project root (the current directory):
+Writes, relative to the project root (the current directory), the shape every connector here has:
 
-- ``pipeline/sources/<name>.py``: a polling connector skeleton (typed Config, ``poll()`` over one
-  JSON endpoint with a since-id checkpoint, the failure policy), with TODOs saying what to fill in;
+- ``pipeline/sources/<name>/``: ``source.py`` (typed Config, ``poll()`` with a since-id
+  checkpoint, the failure policy), ``client.py`` (the platform's API, through the kit's one HTTP
+  helper), ``mapping.py`` (the platform's items to events, pure) and ``__init__.py``, with TODOs
+  saying what to fill in;
 - ``tests/fixtures/sources/<name>/items.json``: a sample response, to replace with a recorded one;
 - ``tests/test_source_<name>.py``: the shared suite plus one field-level test, serving the fixture
   from a local HTTP server (``FixtureServer``), so nothing touches the network.
@@ -25,20 +28,25 @@ from rich.console import Console
 NAME = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 # Module names of the kit itself: a connector named like them would shadow or overwrite them.
 RESERVED = {
-    "base", "runner", "retry", "checkpoint", "emitter", "registry", "testing", "scaffold",
-    "html_text", "demo", "test", "tests", "source", "sources",
+    "base", "runner", "errors", "checkpoint", "emitter", "registry", "testing", "scaffold",
+    "html_text", "http", "options", "terms", "demo", "simulator", "test", "tests", "source",
+    "sources",
 }  # fmt: skip
 
-MODULE = '''"""``{name}``: TODO: one line on what this source reads and what it becomes.
+PACKAGE = '''"""The ``{name}`` connector. TODO: one line on what it reads and what it becomes.
+
+``source.py`` (the connector, registered as ``{name}``), ``client.py`` (the API),
+``mapping.py`` (items to events, pure).
+"""
+'''
+
+SOURCE = '''"""``{name}``: TODO: one line on what this source reads and what it becomes.
 
     buzz source run {name} --base-url https://api.example.org --once --dry-run
 
-TODO: name the endpoint(s) and link their documentation. This skeleton reads
-``GET {{base_url}}/items.json?since_id=N`` (a JSON list of items) into mentions.
-
 Checkpoint: ``since_id``, the highest item id yielded; a restart asks only for newer items.
 
-Failure policy:
+Failure policy (the client raises the kit's classes, the runner applies them):
 
 - timeouts, connection errors, 429 and 5xx: retriable (the runner backs off, honouring
   ``Retry-After``) and the next poll resumes from the checkpoint;
@@ -49,16 +57,13 @@ Failure policy:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import orjson
-import requests
 from pydantic import Field, SecretStr
 
 from pipeline.events import Mention
-from pipeline.sources.base import PollingConfig, PollingSource, SourceConfig
-from pipeline.sources.emitter import Record
-from pipeline.sources.retry import RetriableError, error_for_status
+{source_imports}
 
 
 class {cls}Config(PollingConfig):
@@ -75,50 +80,96 @@ class {cls}Source(PollingSource[{cls}Config]):
     Config: ClassVar[type[SourceConfig]] = {cls}Config
 
     def setup(self) -> None:
-        self.session = requests.Session()
         token = self.config.token
-        if token is not None:
-            self.session.headers["Authorization"] = f"Bearer {{token.get_secret_value()}}"
+        self.client = {cls}Client(
+            self.config.base_url,
+            self.config.timeout,
+            token.get_secret_value() if token is not None else None,
+        )
 
     def teardown(self) -> None:
-        self.session.close()
+        self.client.close()
 
     def poll(self) -> Iterator[Record]:
         since = int(self.checkpoint.get("since_id", 0))
-        url = self.config.base_url.rstrip("/") + "/items.json"  # TODO: the real endpoint
-        try:
-            resp = self.session.get(url, params={{"since_id": since}}, timeout=self.config.timeout)
-        except requests.RequestException as exc:
-            raise RetriableError(f"GET {{url}}: {{type(exc).__name__}}") from None
-        error = error_for_status(resp.status_code, resp.headers, f"GET {{url}}")
-        if error is not None:
-            raise error
-        items: list[dict[str, Any]] = resp.json()
+        items = self.client.items_since(since)
         # Oldest first, and only what is newer than the checkpoint (servers may ignore since_id).
         for item in sorted(items, key=lambda i: int(i.get("id", 0))):
             if int(item.get("id", 0)) <= since:
                 continue
             self.checkpoint["since_id"] = int(item["id"])  # advanced as the item is yielded
-            yield self.to_event(item)
+            raw = orjson.dumps(item)
+            try:
+                fields = item_fields(item)
+            except Unmappable as exc:
+                yield self.dead_letter(raw, str(exc))
+                continue
+            yield self.build(Mention, raw, **fields)
+'''
 
-    def to_event(self, item: dict[str, Any]) -> Record:
-        """TODO: map the platform's item to the topic's schema (see docs/events.md)."""
-        author = item.get("author") or {{}}
-        return self.build(
-            Mention,
-            orjson.dumps(item),
-            event_id=f"{name}:{{item.get('id')}}",  # stable: derived from the platform's own id
-            platform="{name}",
-            occurred_at=item.get("created_at"),
-            author={{
-                "id": str(author.get("id", "")),
-                "handle": author.get("handle", ""),
-                "audience": author.get("followers", 0),
-            }},
-            text=item.get("text", ""),
-            url=item.get("url", ""),
-            links=item.get("links", []),
-        )
+CLIENT = '''"""The {name} API, as the connector uses it. TODO: name the endpoints, link the docs.
+
+This skeleton reads ``GET {{base_url}}/items.json?since_id=N`` (a JSON list of items) through the
+kit's one HTTP helper (``pipeline.sources.http``): a timeout on every request, and answers sorted
+into the kit's failure classes (retriable with the server's hint, or fatal).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.sources.errors import RetriableError
+from pipeline.sources.http import TimeoutSession, fetch_json
+
+
+class {cls}Client:
+    def __init__(self, base_url: str, timeout: float, token: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        auth = {{"Authorization": f"Bearer {{token}}"}} if token else {{}}
+        self.session = TimeoutSession(timeout, headers=auth)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def items_since(self, since_id: int) -> list[dict[str, Any]]:
+        """The items newer than ``since_id`` (TODO: the real endpoint, and its paging)."""
+        url = self.base_url + "/items.json"
+        items, _ = fetch_json(self.session, url, f"GET {{url}}", params={{"since_id": since_id}})
+        if not isinstance(items, list):
+            raise RetriableError(f"GET {{url}}: expected a JSON list of items")
+        return [i for i in items if isinstance(i, dict)]
+'''
+
+MAPPING = '''"""{name} items to event fields: pure functions, no I/O. TODO: map the platform's item
+to the topic's schema (see docs/events.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Unmappable(ValueError):
+    """The item lacks what an event needs; the message is the dead letter's reason."""
+
+
+def item_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for ``Mention`` from one item; raises Unmappable."""
+    if not item.get("id"):
+        raise Unmappable("item without an id")
+    author = item.get("author") or {{}}
+    return {{
+        "event_id": f"{name}:{{item['id']}}",  # stable: derived from the platform's own id
+        "platform": "{name}",
+        "occurred_at": item.get("created_at"),
+        "author": {{
+            "id": str(author.get("id", "")),
+            "handle": author.get("handle", ""),
+            "audience": author.get("followers", 0),
+        }},
+        "text": item.get("text", ""),
+        "url": item.get("url", ""),
+        "links": item.get("links", []),
+    }}
 '''
 
 TEST = '''"""The {name} connector against its recorded fixtures (no network)."""
@@ -212,15 +263,28 @@ def new_main(name: str, root: Path | None = None) -> int:
     imports = "\n".join(
         sorted(
             [
-                f"from pipeline.sources.{name} import {cls}Source",
+                f"from pipeline.sources.{name}.source import {cls}Source",
                 "from pipeline.sources.testing import FixtureServer, SourceTestSuite",
             ]
         )
     )
+    source_imports = "\n".join(
+        sorted(
+            [
+                "from pipeline.sources.base import PollingConfig, PollingSource, SourceConfig",
+                "from pipeline.sources.emitter import Record",
+                f"from pipeline.sources.{name}.client import {cls}Client",
+                f"from pipeline.sources.{name}.mapping import Unmappable, item_fields",
+            ]
+        )
+    )
+    package = root / "pipeline" / "sources" / name
+    values = {"name": name, "cls": cls, "env": name.upper(), "source_imports": source_imports}
     files = {
-        root / "pipeline" / "sources" / f"{name}.py": MODULE.format(
-            name=name, cls=cls, env=name.upper()
-        ),
+        package / "__init__.py": PACKAGE.format(**values),
+        package / "source.py": SOURCE.format(**values),
+        package / "client.py": CLIENT.format(**values),
+        package / "mapping.py": MAPPING.format(**values),
         root / "tests" / "fixtures" / "sources" / name / "items.json": json.dumps(
             sample_items(), indent=2
         )
@@ -242,11 +306,11 @@ def new_main(name: str, root: Path | None = None) -> int:
         f"""
 Next steps:
   1. Run its tests (they pass as generated):  pytest tests/test_source_{name}.py
-  2. Fill in the TODOs in pipeline/sources/{name}.py; replace
+  2. Fill in the TODOs in pipeline/sources/{name}/ (source.py, client.py, mapping.py); replace
      tests/fixtures/sources/{name}/items.json with a response recorded from the real API
      (or written from its documentation), and pin its fields in the test.
   3. Register it: add this line under [project.entry-points."buzz.sources"] in pyproject.toml
-         {name} = "pipeline.sources.{name}:{cls}Source"
+         {name} = "pipeline.sources.{name}.source:{cls}Source"
      then `pip install -e .`, and set registered = True in the test.
   4. Try it: buzz source list; buzz source run {name} --base-url URL --once --dry-run
 See docs/connectors.md."""

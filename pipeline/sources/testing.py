@@ -96,10 +96,9 @@ class SourceTestSuite:
         path = tmp_path / "checkpoints" / f"{self.source_cls.name}.json"
         assert isinstance(orjson.loads(path.read_bytes()), dict)
 
-    def test_dry_run_prints_json_lines(
-        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-    ) -> None:
-        settings = load_settings(data_dir=tmp_path)
+    def dry_run(self, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
+        """The lines one ``--dry-run`` of 20 records prints."""
+        settings = load_settings(data_dir=data_dir)
         config = self.source_cls.Config.load(self.source_cls.name, **self.options)
         runner = Runner(
             self.source_cls, config, settings,
@@ -107,12 +106,28 @@ class SourceTestSuite:
             emitter=JsonLinesEmitter(),
         )  # fmt: skip
         assert runner.run() == 0
-        lines = capsys.readouterr().out.splitlines()
+        return capsys.readouterr().out.splitlines()
+
+    def test_dry_run_prints_json_lines(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        lines = self.dry_run(tmp_path, capsys)
         assert len(lines) == 20
         for line in lines:
             row = orjson.loads(line)
             if row["topic"] != DeadLetter.topic:
                 decode(row["topic"], orjson.dumps(row["value"]))
+
+    def test_dry_run_changes_no_state(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Two dry runs print the same events and leave the data directory untouched."""
+        outputs = []
+        for _ in range(2):
+            rows = [orjson.loads(line) for line in self.dry_run(tmp_path / "data", capsys)]
+            outputs.append([(row["topic"], row["key"]) for row in rows])
+        assert outputs[0] and outputs[0] == outputs[1]
+        assert not (tmp_path / "data").exists(), "a dry run wrote state"
 
 
 class FixtureServer:

@@ -50,11 +50,11 @@ from pipeline.stream.progress import ProgressTracker
 from pipeline.stream.reader import WarehouseReader
 from pipeline.stream.writer import WarehouseWriter
 from pipeline.tables import STREAM_PARTITIONS
-from pipeline.topics import DEAD_LETTERS
+from pipeline.topics import DEAD_LETTERS, STREAM_GROUP
 
 log = logging.getLogger("pipeline.stream")
 
-GROUP = "buzz-stream"
+GROUP = STREAM_GROUP
 PROGRESS_SECONDS = 1.0
 
 
@@ -74,6 +74,13 @@ class Stats:
     alerts: int = 0
     batches: int = 0
     refused: int = 0
+    # Where the time goes (seconds, cumulative): reading batches, processing them, waiting for
+    # the previous batch's write before handing over the next, writing, committing.
+    read_s: float = 0.0
+    process_s: float = 0.0
+    wait_s: float = 0.0
+    write_s: float = 0.0
+    commit_s: float = 0.0
 
 
 @dataclass
@@ -83,17 +90,13 @@ class Batch:
 
     @classmethod
     def of(cls, records: Mapping[TopicPartition, Sequence[Any]]) -> Batch:
+        """The records as they are (aiokafka's records are RawMessages), grouped by topic."""
         by_topic: dict[str, list[RawMessage]] = {}
         ends: dict[TopicPartition, int] = {}
         for tp, recs in records.items():
-            if not recs:
-                continue
-            msgs = by_topic.setdefault(tp.topic, [])
-            msgs += [
-                RawMessage(r.topic, r.partition, r.offset, r.value, r.timestamp / 1000)
-                for r in recs
-            ]
-            ends[tp] = recs[-1].offset + 1
+            if recs:
+                by_topic.setdefault(tp.topic, []).extend(recs)
+                ends[tp] = recs[-1].offset + 1
         return cls(by_topic, ends)
 
     def token(self, topic: str) -> str:
@@ -206,7 +209,9 @@ class StreamConsumer:
         reporter = asyncio.create_task(self._report_progress())
         try:
             while not self._stop.is_set():
+                t0 = time.perf_counter()
                 records = await self._collect()
+                self.stats.read_s += time.perf_counter() - t0
                 if records:
                     async with self._lock:
                         await self._handle(records)
@@ -248,11 +253,15 @@ class StreamConsumer:
         if not batch.ends:
             return
         outputs: list[tuple[str, Output]] = []
+        t0 = time.perf_counter()
         for topic, messages in batch.by_topic.items():
             processor = self.processors.get(topic)
             if processor is not None:
                 outputs.append((topic, await processor.process(messages)))
+        t1 = time.perf_counter()
         await self._wait_inflight(raise_errors=True)  # commits stay in order
+        self.stats.process_s += t1 - t0
+        self.stats.wait_s += time.perf_counter() - t1
         self._inflight = asyncio.create_task(self._finish(batch, outputs))
 
     async def _wait_inflight(self, raise_errors: bool = False) -> None:
@@ -279,6 +288,7 @@ class StreamConsumer:
                 jobs.append(
                     (topic, table, rows, self.writer.ainsert(table, rows.rows, f"{table}:{token}"))
                 )
+        t0 = time.perf_counter()
         results = await asyncio.gather(*(j[3] for j in jobs))
         dead: list[DeadLetter] = [d for _, out in outputs for d in out.dead_letters]
         for (topic, table, rows, _), refused in zip(jobs, results, strict=True):
@@ -298,7 +308,10 @@ class StreamConsumer:
         if alerts:
             self.stats.alerts += len(await self.publisher.publish(alerts))
         assert self.consumer is not None
+        t1 = time.perf_counter()
         await self.consumer.commit(dict(batch.ends))
+        self.stats.write_s += t1 - t0
+        self.stats.commit_s += time.perf_counter() - t1
         now = datetime.now(UTC)
         latest = {(topic, p): at for topic, out in outputs for p, at in out.latest.items()}
         for tp, end in batch.ends.items():
@@ -356,11 +369,11 @@ class StreamConsumer:
             if pp is not None and pp.next_offset < 0:  # just assigned: start from the commit
                 committed = await consumer.committed(tp)
                 pp.written(committed or 0, None, datetime.now(UTC))
-            high = consumer.highwater(tp)
-            polled = consumer.last_poll_timestamp(tp)
-            if pp is None or high is None or not polled or pp.next_offset < high:
+            if pp is None:
                 continue
-            pp.caught_up(datetime.fromtimestamp(polled / 1000, UTC))
+            polled = consumer.last_poll_timestamp(tp)
+            at = datetime.fromtimestamp(polled / 1000, UTC) if polled else None
+            pp.fetched(consumer.highwater(tp), at)
 
     async def _report_progress(self) -> None:
         while not self._stop.is_set():

@@ -7,28 +7,32 @@ second):
 * ``event_time_watermark``: the latest event time among those messages, capped at the time they
   were processed (a source clock running ahead cannot push it into the future);
 * ``caught_up_at``: the last time the worker had written everything the broker held for the
-  partition (the time of the fetch that showed no more messages).
+  partition (the time of the fetch that showed no more messages);
+* ``behind``: messages the broker held at the last fetch that were not written yet (-1: not
+  known yet).
 
-A minute may close once *every* partition is past it. A partition is past time ``t`` when its
-watermark, or the time it was last caught up, is at least ``t + LATENESS``: either it has read
-events later than that (a backfill streaming in event-time order), or nothing older can still be
-waiting for it (it had read all there was). The minimum over partitions is the stream's
-watermark. A partition nobody reports for (its worker died, the group is rebalancing, a worker
-is re-reading what it had not committed after a restart) holds the watermark back until its new
-owner has caught up: that is what keeps a restart from closing minutes before their data is in.
+A partition is past time ``t`` when it has read events later than ``t`` (its watermark; a
+backfill streams in event-time order) or, *while it has nothing left to read*, when it was caught
+up after ``t``: nothing older can still be waiting in it. A partition with messages left to read
+counts only by its watermark, however recently it was caught up before they arrived (a backfill
+sent to an idle stream carries old event times). A report older than ``STALE`` does not count at
+all (its worker died, or the group is rebalancing): that partition holds every minute back until
+its new owner reports. The stream's watermark is the minimum over the partitions, minus
+``LATENESS``.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from pipeline.tables import StreamPartitionRow
 
 LATENESS = timedelta(seconds=60)  # how far out of order events may arrive and still count
+STALE = timedelta(seconds=10)  # a report this old no longer speaks for its partition
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -41,6 +45,7 @@ class PartitionProgress:
     next_offset: int = -1  # -1: nothing known yet
     watermark: datetime = NEVER
     caught_up_at: datetime = NEVER
+    behind: int = -1  # messages held by the broker at the last fetch, not yet written; -1: unknown
 
     def written(self, next_offset: int, latest: datetime | None, now: datetime) -> None:
         """A batch up to ``next_offset`` is written; ``latest`` its latest event time."""
@@ -48,8 +53,14 @@ class PartitionProgress:
         if latest is not None:
             self.watermark = max(self.watermark, min(latest, now))
 
-    def caught_up(self, at: datetime) -> None:
-        self.caught_up_at = max(self.caught_up_at, at)
+    def fetched(self, highwater: int | None, polled_at: datetime | None) -> None:
+        """What the last fetch showed: the end of the partition, and when."""
+        if highwater is None or polled_at is None or self.next_offset < 0:
+            self.behind = -1
+            return
+        self.behind = max(0, highwater - self.next_offset)
+        if self.behind == 0:
+            self.caught_up_at = max(self.caught_up_at, polled_at)
 
 
 @dataclass
@@ -70,30 +81,46 @@ class ProgressTracker:
 
     def rows(self) -> list[StreamPartitionRow]:
         return [
-            StreamPartitionRow(t, p, pp.next_offset, pp.watermark, pp.caught_up_at, self.worker)
+            StreamPartitionRow(
+                t, p, pp.next_offset, pp.watermark, pp.caught_up_at, pp.behind, self.worker
+            )
             for (t, p), pp in sorted(self.parts.items())
         ]
 
 
-def partition_time(watermark: datetime, caught_up_at: datetime) -> datetime:
+@dataclass(frozen=True)
+class Report:
+    """One partition's latest report, as read back from ``buzz.stream_partitions``."""
+
+    topic: str
+    partition: int
+    watermark: datetime
+    caught_up_at: datetime
+    behind: int
+    updated_at: datetime
+
+
+def partition_time(r: Report) -> datetime:
     """How far in event time one partition is known to be complete (before lateness)."""
-    return max(watermark, caught_up_at)
+    return max(r.watermark, r.caught_up_at) if r.behind == 0 else r.watermark
 
 
 def stream_watermark(
-    reports: Iterable[tuple[str, int, datetime, datetime]],
+    reports: Iterable[Report],
     expected: Mapping[str, int],
+    now: datetime,
     lateness: timedelta = LATENESS,
+    stale: timedelta = STALE,
 ) -> datetime | None:
     """Every event up to the returned time is written, on every partition of every topic.
 
-    ``reports`` are (topic, partition, event_time_watermark, caught_up_at); ``expected`` maps
-    each topic to its partition count. ``None`` while any partition has no report.
+    ``expected`` maps each topic to its partition count. ``None`` while any partition has no
+    fresh report (none at all, or one older than ``stale``).
     """
     seen: dict[tuple[str, int], datetime] = {}
-    for topic, partition, watermark, caught_up_at in reports:
-        if topic in expected:
-            seen[(topic, partition)] = partition_time(watermark, caught_up_at)
+    for r in reports:
+        if r.topic in expected and now - r.updated_at <= stale:
+            seen[(r.topic, r.partition)] = partition_time(r)
     wanted = [(t, p) for t, n in expected.items() for p in range(n)]
     if not wanted or any(k not in seen for k in wanted):
         return None
@@ -106,13 +133,3 @@ def closable_through(watermark: datetime | None) -> datetime | None:
         return None
     start = watermark.astimezone(UTC).replace(second=0, microsecond=0)
     return start - timedelta(minutes=1)
-
-
-def minutes_between(after: datetime, through: datetime) -> Sequence[datetime]:
-    """The minute starts in (after, through]."""
-    out = []
-    m = after + timedelta(minutes=1)
-    while m <= through:
-        out.append(m)
-        m += timedelta(minutes=1)
-    return out

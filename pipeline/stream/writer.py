@@ -118,13 +118,15 @@ class WarehouseWriter:
                 c.close()
 
     def _insert_once(self, table: Table[Any], rows: Sequence[Any], token: str) -> None:
+        # Column-oriented: the rows are transposed here in one C-level pass (zip), instead of
+        # clickhouse-connect building each column from the rows in Python (measured: that was
+        # about a tenth of the worker's time).
+        columns = list(zip(*rows, strict=True))
         try:
             self._client().insert(
-                table.name,
-                rows,
-                column_names=list(table.columns),
+                table.name, columns, column_names=list(table.columns), column_oriented=True,
                 settings={"insert_deduplication_token": token},
-            )
+            )  # fmt: skip
         except Exception as exc:
             if is_refusal(exc):
                 raise Refused(first_line(exc, 1000)) from exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -10,6 +9,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import OperationalError
 
+from pipeline.retry import retrying
 from pipeline.settings import Settings, get_settings
 
 
@@ -46,11 +46,14 @@ def get_client(
     """
     settings = settings or get_settings()
     kwargs = client_kwargs(url or settings.warehouse_url) | kw
-    deadline = time.monotonic() + wait
-    while True:
-        try:
+    for attempt in retrying(
+        on=OperationalError,
+        what="connecting to the warehouse",
+        initial=0.5,
+        maximum=2.0,
+        deadline=wait,
+        attempts=None if wait > 0 else 1,
+    ):
+        with attempt:
             return clickhouse_connect.get_client(**kwargs)
-        except OperationalError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.5)
+    raise AssertionError("unreachable")  # pragma: no cover - retrying re-raises

@@ -2,9 +2,10 @@
 
 chDB lets one process open a data directory, so this process owns it and every other client
 (clickhouse-connect with default settings, curl, the dashboard) talks to it as to a ClickHouse
-server. Modules: ``gateway_http`` (HTTP protocol), ``gateway_codecs`` (body compression),
-``gateway_engine`` (chDB connections and sessions), ``gateway_sql`` (just enough lexing to route
-a request), ``gateway_errors``.
+server. Modules: ``gateway_http`` (HTTP protocol, responses, streaming), ``gateway_request``
+(reading a request), ``gateway_codecs`` (body compression), ``gateway_engine`` (chDB connections
+and sessions), ``gateway_exec`` (running one statement), ``gateway_sql`` (lexing),
+``gateway_sandbox`` (what read-only users may run), ``gateway_errors``.
 
 Supported:
   - ``/ping`` and ``GET /`` answer ``Ok.``; queries as ``GET /?query=`` (read-only, as in
@@ -12,6 +13,9 @@ Supported:
     newline, as ClickHouse does), also form-encoded (``query``/``param_*`` fields).
   - Output in any format chDB can write (``FORMAT x`` in the SQL, else ``default_format``, else
     TabSeparated): Native, TabSeparated, CSVWithNames, JSON, JSONEachRow, Parquet, Arrow, ...
+    With ``wait_end_of_query=1`` a result is built whole; otherwise results in Native, TSV, CSV,
+    JSONEachRow or RowBinary are streamed block by block, and an error after the first block is
+    sent as ClickHouse's exception block (``X-ClickHouse-Exception-Tag``).
   - Parameters (``param_x`` with ``{x:Type}``), ``database``, ``session_id`` (a session keeps
     ``SET``/``USE``/temporary tables; one request at a time per session, ``session_timeout``,
     ``session_check``) and any ClickHouse setting in the URL (applied to that query only, e.g.
@@ -20,33 +24,33 @@ Supported:
   - INSERT with inline data in any input format (``INSERT INTO t (cols) FORMAT Native\\n<data>``
     as clickhouse-connect sends it, or ``VALUES``), bodies compressed with lz4 (concatenated
     frames, as clickhouse-connect sends them), zstd, gzip or deflate; responses compressed when
-    ``enable_http_compression=1`` and Accept-Encoding allows it.
+    ``enable_http_compression=1`` and Accept-Encoding allows it. External data tables
+    (multipart file fields with ``<name>_structure``/``_types``/``_format``).
+  - One statement per request, checked by chDB's own parser before it runs (chDB alone would run
+    several, and the first of two even when the second does not parse). Statements without a
+    result set answer without ``X-ClickHouse-Format``, as ClickHouse does.
   - ClickHouse errors: ``Code: N. DB::Exception: ...`` body, ``X-ClickHouse-Exception-Code``, and
     the HTTP status ClickHouse uses for that code; headers X-ClickHouse-Query-Id, -Format,
     -Summary, -Timezone, -Server-Display-Name.
-  - ``--readonly``: the engine runs with readonly=2 (chDB refuses writes and DDL, and any change
-    of ``readonly``), and the gateway only lets SELECT/WITH/SHOW/DESCRIBE/EXPLAIN/EXISTS/SET/USE
-    through, because chDB lets a few writes pass under readonly=2 (KILL, temporary tables,
-    ``INSERT INTO FUNCTION``).
   - Users: the user a request names (HTTP basic auth, ``X-ClickHouse-User`` header or ``user``
-    parameter, as ClickHouse accepts them) picks its role. ``analyst`` is read-only: each of its
-    requests gets the same enforcement as ``--readonly``, per request (a readonly=2 chDB
-    connection plus the statement allow-list), so SELECTs with per-query settings work (as
-    clickhouse-connect sends them) and INSERT/CREATE/DROP/ALTER/``SET readonly`` fail with
-    ``Code: 164 ... analyst: Cannot execute query in readonly mode``. Sessions belong to their
-    user (an analyst's ``session_id`` never reaches a writer's connection). Any other user, or
-    none, is the read-write default user, so the sink and migrations work as before. In
-    production the ClickHouse server's own ``analyst`` user (deploy/clickhouse/users.d) plays
-    this part, with a password and setting constraints.
+    parameter, as ClickHouse accepts them) picks its role. ``analyst``, every request of a
+    ``--readonly`` process and every request that asks for ``readonly`` are sandboxed
+    (``gateway_sandbox``): readonly=2, one read statement, an allow-list of table functions
+    (nothing that reads files or reaches the network), setting constraints, and per-query row,
+    time and memory limits (``BUZZ_ANALYST_*``). Sessions belong to their user (an analyst's
+    ``session_id`` never reaches a writer's connection). Any other user, or none, is the
+    read-write default user, so the sink and migrations work as before. In production the
+    ClickHouse server's own ``analyst`` user (deploy/clickhouse/users.d) plays this part, with a
+    password and the same limits.
 
 Not supported, answered with a ClickHouse-style error rather than a wrong result: ClickHouse's own
-compressed HTTP format (``compress=1``/``decompress=1``), external data tables (multipart file
-fields), ``INTO OUTFILE``/``FROM INFILE`` (they would touch the gateway's disk), more than one
-statement per request, brotli bodies. Not emulated: authentication (passwords are ignored and only
-the user name picks the role; bind to loopback, and share through the ``analyst`` user or
-``--readonly``), progress headers, cancelling a running query when
-its client disconnects, streaming of results (a result is built whole in memory before it is
-sent). The ``file()`` table function reads the gateway machine's files, as in clickhouse-local.
+compressed HTTP format (``compress=1``/``decompress=1``), ``INTO OUTFILE``/``FROM INFILE`` (they
+would touch the gateway's disk), more than one statement per request, brotli bodies, users, roles
+and row policies created with SQL, ``system.query_log``. Not emulated: authentication (passwords
+are ignored and only the user name picks the role; bind to loopback, and share through the
+``analyst`` user or ``--readonly``), progress headers, ``client_protocol_version`` (Native output
+is that of protocol 0), cancelling a running query when its client disconnects before the
+first block. docs/warehouse.md lists what clients notice.
 
 Failure policy: a bad request gets a ClickHouse error and the server carries on; an unexpected
 exception in a request becomes a 500 ``UNKNOWN_EXCEPTION`` and is logged with its traceback; a
@@ -74,6 +78,7 @@ from aiohttp import web
 from pipeline.settings import get_settings
 from pipeline.warehouse.gateway_engine import Engine
 from pipeline.warehouse.gateway_http import Gateway
+from pipeline.warehouse.gateway_sandbox import Limits
 
 log = logging.getLogger("pipeline.warehouse.gateway")
 
@@ -101,7 +106,12 @@ def main(
         )
     try:
         sock = _listen(host, port)
-        engine = _open_engine(data_dir, bool(readonly))
+        limits = Limits(
+            max_result_rows=settings.analyst_max_result_rows,
+            max_execution_seconds=settings.analyst_max_execution_seconds,
+            max_memory_bytes=settings.analyst_max_memory_bytes,
+        )
+        engine = _open_engine(data_dir, bool(readonly), limits)
     except StartupError as exc:
         print(f"buzz warehouse: {exc}", file=sys.stderr, flush=True)
         return 1
@@ -133,7 +143,7 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _open_engine(data_dir: Path, readonly: bool) -> Engine:
+def _open_engine(data_dir: Path, readonly: bool, limits: Limits) -> Engine:
     if readonly and not (data_dir / "metadata").exists():
         raise StartupError(f"--readonly needs an existing warehouse in {data_dir}")
     try:
@@ -153,7 +163,7 @@ def _open_engine(data_dir: Path, readonly: bool) -> Engine:
                     f"data directory {data_dir} is in use by another process (chDB allows one); "
                     "stop it or set BUZZ_DATA_DIR / --data-dir"
                 ) from None
-    engine = Engine(data_dir, readonly=readonly)
+    engine = Engine(data_dir, readonly=readonly, limits=limits)
     try:
         engine.open()
     except Exception as exc:

@@ -111,6 +111,42 @@ def encode_response(body: bytes, accept: str) -> tuple[bytes, str | None]:
     return body, None
 
 
+class _StreamEncoder:
+    """Compresses a response sent in pieces: ``compress`` each piece, then ``flush`` once."""
+
+    def __init__(self, codec: str) -> None:
+        self.codec = codec
+        self._obj: Any
+        if codec == "lz4":
+            self._obj = lz4.frame.LZ4FrameCompressor()
+            self._head = self._obj.begin()
+        elif codec == "zstd" and zstd is not None:
+            self._obj = zstd.ZstdCompressor()
+            self._head = b""
+        else:
+            self._obj = zlib.compressobj(wbits=31 if codec == "gzip" else 15)
+            self._head = b""
+
+    def compress(self, data: bytes) -> bytes:
+        head, self._head = self._head, b""
+        return head + bytes(self._obj.compress(data))
+
+    def flush(self) -> bytes:
+        head, self._head = self._head, b""
+        if self.codec == "zstd":
+            return head + bytes(self._obj.flush(zstd.ZstdCompressor.FLUSH_FRAME))
+        return head + bytes(self._obj.flush())
+
+
+def stream_encoder(accept: str) -> _StreamEncoder | None:
+    """A streaming compressor for the first codec the client accepts that is available here."""
+    for part in accept.split(","):
+        codec = part.split(";")[0].strip().lower()
+        if codec in ("lz4", "gzip", "deflate") or (codec == "zstd" and zstd is not None):
+            return _StreamEncoder(codec)
+    return None
+
+
 def content_type(fmt: str) -> str:
     f = fmt.lower()
     if f.startswith(("tabseparated", "tsv")):

@@ -1,87 +1,48 @@
 """The HTTP side of the gateway: ClickHouse's HTTP interface on aiohttp, chDB calls in threads.
 
-Request bodies are decompressed as they arrive; an INSERT's inline data is spooled to a file and
-loaded with ``INSERT ... FROM INFILE`` once the whole body is in, so a client that disconnects
-half-way inserts nothing. Query results are produced whole by chDB and sent in one response
-(compressed when the client asks, as clickhouse-connect does), so an error is always reported
-with a proper status and never half-way through a result.
+Requests are read by ``gateway_request``. Query results are either produced whole by chDB and
+sent in one response (``wait_end_of_query=1``, as clickhouse-connect asks for ordinary queries;
+an error then always comes with a proper status), or streamed as chDB produces blocks: the
+status and headers go out with the first block, and an error after that is written the way
+ClickHouse writes it, as an exception block marked with the response's
+``X-ClickHouse-Exception-Tag``, so clients raise it instead of reading a short result.
+Responses are compressed when the client asks (``enable_http_compression=1``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
 import logging
-import os
+import secrets
 import socket
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
-from pipeline.warehouse.gateway_codecs import content_type, encode_response, make_decoder
-from pipeline.warehouse.gateway_engine import (
-    MAX_SESSION_TIMEOUT,
-    READ_ONLY_USERS,
-    Engine,
-    Outcome,
-    Statement,
-)
-from pipeline.warehouse.gateway_errors import (
-    CANNOT_DECOMPRESS,
-    NOT_IMPLEMENTED,
-    QUERY_IS_TOO_LARGE,
-    READONLY,
-    SYNTAX_ERROR,
-    UNKNOWN_EXCEPTION,
-    ClickHouseError,
-)
-from pipeline.warehouse.gateway_sql import (
-    READ_ONLY_KEYWORDS,
-    SESSION_KEYWORDS,
-    SqlError,
-    first_keyword,
-    is_multi_statement,
-    output_format,
-    split_insert,
-    uses_local_files,
-)
+from pipeline.warehouse.gateway_codecs import content_type, encode_response, stream_encoder
+from pipeline.warehouse.gateway_engine import Engine, Statement
+from pipeline.warehouse.gateway_errors import NOT_IMPLEMENTED, UNKNOWN_EXCEPTION, ClickHouseError
+from pipeline.warehouse.gateway_exec import Outcome
+from pipeline.warehouse.gateway_request import MAX_SQL_BYTES, RequestReader
 
 log = logging.getLogger("pipeline.warehouse.gateway")
 
-MAX_SQL_BYTES = 16 * 1024 * 1024  # statement text (non-INSERT, or INSERT without inline data)
-MAX_INSERT_BYTES = 4 * 1024**3  # decompressed inline data of one INSERT, spooled to disk
-HEAD_LIMIT = 1024 * 1024  # an INSERT's SQL must end within this many bytes of the stream
 WORKER_THREADS = 16
-
-# URL parameters the HTTP layer consumes; anything else not ``param_*`` is a ClickHouse setting.
-# HTTP-only settings are dropped: they describe this transport, not the query.
-_TRANSPORT_PARAMS = frozenset(
-    {
-        "query", "database", "default_format", "session_id", "session_timeout", "session_check",
-        "query_id", "quota_key", "compress", "decompress", "wait_end_of_query", "user", "password",
-        "client_protocol_version", "role", "send_progress_in_http_headers", "buffer_size",
-        "http_headers_progress_interval_ms", "enable_http_compression", "add_http_cors_header",
-        "http_zlib_compression_level", "cancel_http_readonly_queries_on_client_close",
-        "http_response_buffer_size", "http_wait_end_of_query", "readonly",
-    }
-)  # fmt: skip
+_T = TypeVar("_T")
 _TRUE = {"1", "true", "True"}
-AUTHENTICATION_FAILED = 516  # ClickHouse's code; answered with 403 like the server
 
 
-# The gateway ----------------------------------------------------------------------------------
 class Gateway:
     def __init__(self, engine: Engine, spool_dir: Path) -> None:
         self.engine = engine
         self.spool_dir = spool_dir
+        self.reader = RequestReader(engine, spool_dir)
         self.pool = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="chdb")
         self.display_name = socket.gethostname()
         self.in_flight = 0
@@ -106,25 +67,19 @@ class Gateway:
         started = time.monotonic()
         params = {k: request.query.getone(k) for k in request.query}
         query_id = params.get("query_id") or str(uuid.uuid4())
-        kind, spool, is_insert = "?", None, False
+        kind, spools, is_insert = "?", list[Path](), False
         try:
             if request.method not in ("GET", "POST", "HEAD"):
                 raise ClickHouseError.make(NOT_IMPLEMENTED, f"HTTP method {request.method}")
             if request.method in ("GET", "HEAD") and "query" not in params:
                 return web.Response(text="Ok.\n", content_type="text/html")
-            st, spool = await self._read_statement(request, params)
+            st = await self.reader.read(request, params, spools)
             is_insert = st.insert is not None
-            kind = "INSERT" if is_insert else (first_keyword(st.sql.encode()) or "?")
-            self.in_flight += 1
-            try:
-                loop = asyncio.get_running_loop()
-                outcome = await loop.run_in_executor(self.pool, self.engine.execute, st)
-            finally:
-                self.in_flight -= 1
-            fmt = st.default_format
-            if not is_insert:
-                fmt = output_format(st.sql.encode()) or fmt
-            response = self._ok(request, params, outcome, fmt, query_id)
+            kind = st.keyword or "?"
+            outcome = await self._run(self.engine.execute, st)
+            if outcome.more is not None:
+                return await self._stream(request, params, st, outcome, query_id, kind, started)
+            response = self._ok(request, params, outcome, st, query_id)
             log.debug(
                 "%s %s %s -> 200 in %.1f ms (query_id=%s)",
                 request.remote, request.method, kind, _ms(started), query_id,
@@ -149,158 +104,15 @@ class Gateway:
             )
             return self._error(internal, query_id)
         finally:
-            if spool is not None:
+            for spool in spools:
                 spool.unlink(missing_ok=True)
 
-    # Reading a request --------------------------------------------------------------------
-    async def _read_statement(
-        self, request: web.Request, params: dict[str, str]
-    ) -> tuple[Statement, Path | None]:
-        if params.get("decompress", "0") in _TRUE or params.get("compress", "0") in _TRUE:
-            raise ClickHouseError.make(
-                NOT_IMPLEMENTED,
-                "ClickHouse's native HTTP compression (compress/decompress=1) is not supported "
-                "by the gateway; use Content-Encoding / Accept-Encoding instead",
-            )
-        ctype = request.content_type
-        # curl sends application/x-www-form-urlencoded by default; like ClickHouse, only a
-        # multipart body (clickhouse-connect's form encoding) is read as fields.
-        if request.method == "POST" and ctype == "multipart/form-data":
-            form = await request.post()
-            for key, value in form.items():
-                if not isinstance(value, str):
-                    raise ClickHouseError.make(
-                        NOT_IMPLEMENTED,
-                        f"External data ({key!r}) is not supported by the gateway; "
-                        "load it into a table first",
-                    )
-                params[key] = value
-            body_chunks: AsyncIterator[bytes] = _empty()
-        elif request.method == "POST":
-            decoder = make_decoder(request.headers.get("Content-Encoding", ""))
-            body_chunks = _decoded(request, decoder)
-        else:
-            body_chunks = _empty()
-
-        st = self._statement_from_params(request, params)
-        query_param = params.get("query", "")
-        stream = _prefixed((query_param + "\n").encode() if query_param else b"", body_chunks)
-        head = b""
-        while True:
-            chunk = await _next(stream)
-            eof = chunk is None
-            head += chunk or b""
-            try:
-                # Cheap to repeat: lexing stops at the first token of a non-INSERT, and at
-                # FORMAT/VALUES of an INSERT, so binary data is never scanned.
-                split = split_insert(head, complete=eof)
-                break
-            except SqlError as exc:
-                if eof:
-                    split = None  # not routable; chDB will report the syntax error
-                    break
-                if len(head) > HEAD_LIMIT:
-                    raise ClickHouseError.make(
-                        QUERY_IS_TOO_LARGE, f"INSERT statement head is too long ({exc})"
-                    ) from None
-
-        if split is not None:
-            self._check(st, "INSERT", split.head.encode())
-            st.insert = split
-            spool = await self._spool(head[split.data_start :], stream)
-            st.spool_path = str(spool)
-            return st, spool
-
-        sql = head
-        async for chunk in stream:
-            sql += chunk
-            if len(sql) > MAX_SQL_BYTES:
-                raise ClickHouseError.make(
-                    QUERY_IS_TOO_LARGE,
-                    f"Query is too large (over {MAX_SQL_BYTES} bytes); send data with "
-                    "INSERT ... FORMAT",
-                )
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        self.in_flight += 1
         try:
-            st.sql = sql.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ClickHouseError.make(SYNTAX_ERROR, "Query is not valid UTF-8") from None
-        try:
-            keyword = first_keyword(sql)
-            if not keyword and not sql.strip(b" \t\r\n;"):
-                raise ClickHouseError.make(SYNTAX_ERROR, "Empty query")
-            if is_multi_statement(sql):
-                raise ClickHouseError.make(SYNTAX_ERROR, "Multi-statements are not allowed")
-        except SqlError:
-            keyword = first_keyword(sql.split(b"'", 1)[0]) if b"'" in sql else ""
-        self._check(st, keyword, sql)
-        st.keyword = keyword
-        return st, None
-
-    def _statement_from_params(self, request: web.Request, params: dict[str, str]) -> Statement:
-        user = request_user(request, params)
-        st = Statement(
-            user=user,
-            params={k[6:]: v for k, v in params.items() if k.startswith("param_")},
-            settings={
-                k: v
-                for k, v in params.items()
-                if k not in _TRANSPORT_PARAMS and not k.startswith("param_")
-            },
-            database=params.get("database") or None,
-            default_format=params.get("default_format") or "TabSeparated",
-            session_id=params.get("session_id") or None,
-            session_check=params.get("session_check", "0") in _TRUE,
-            read_only=(
-                request.method in ("GET", "HEAD")
-                or params.get("readonly", "0") != "0"
-                or user in READ_ONLY_USERS
-            ),
-        )
-        if (self.engine.readonly or user in READ_ONLY_USERS) and "readonly" in params:
-            st.settings["readonly"] = params["readonly"]  # chDB refuses any change: no escape
-        try:
-            st.session_timeout = min(float(params.get("session_timeout", 60)), MAX_SESSION_TIMEOUT)
-        except ValueError:
-            raise ClickHouseError.make(36, "session_timeout must be a number") from None
-        return st
-
-    def _check(self, st: Statement, keyword: str, sql: bytes) -> None:
-        try:
-            clause = uses_local_files(sql)
-        except SqlError:
-            clause = None
-        if clause:
-            raise ClickHouseError.make(
-                NOT_IMPLEMENTED,
-                f"{clause} reads or writes files on the client; over HTTP, send the data in "
-                "the request body or read the response instead",
-            )
-        if (self.engine.readonly or st.read_only) and keyword not in (
-            READ_ONLY_KEYWORDS | SESSION_KEYWORDS
-        ):
-            user = "buzz.readonly" if self.engine.readonly else st.user
-            raise ClickHouseError.make(READONLY, f"{user}: Cannot execute query in readonly mode")
-
-    async def _spool(self, first: bytes, rest: AsyncIterator[bytes]) -> Path:
-        fd, name = tempfile.mkstemp(prefix="insert-", suffix=".data", dir=self.spool_dir)
-        path = Path(name)
-        size = 0
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(first)
-                size += len(first)
-                async for chunk in rest:
-                    size += len(chunk)
-                    if size > MAX_INSERT_BYTES:
-                        raise ClickHouseError.make(
-                            QUERY_IS_TOO_LARGE,
-                            f"INSERT data over {MAX_INSERT_BYTES} bytes; split it into batches",
-                        )
-                    f.write(chunk)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return path
+            return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+        finally:
+            self.in_flight -= 1
 
     # Responses ----------------------------------------------------------------------------
     def _headers(self, query_id: str) -> dict[str, str]:
@@ -310,14 +122,7 @@ class Gateway:
             "X-ClickHouse-Timezone": self.engine.timezone,
         }
 
-    def _ok(
-        self,
-        request: web.Request,
-        params: dict[str, str],
-        outcome: Outcome,
-        fmt: str,
-        query_id: str,
-    ) -> web.Response:
+    def _result_headers(self, outcome: Outcome, st: Statement, query_id: str) -> dict[str, str]:
         summary = {
             "read_rows": str(outcome.rows_read),
             "read_bytes": str(outcome.bytes_read),
@@ -329,16 +134,78 @@ class Gateway:
             "elapsed_ns": str(int(outcome.elapsed * 1e9)),
         }
         headers = self._headers(query_id) | {
-            "X-ClickHouse-Format": fmt,
             "X-ClickHouse-Summary": json.dumps(summary, separators=(",", ":")),
-            "Content-Type": content_type(fmt),
+            "Content-Type": content_type(st.output_format),
         }
+        # Only a statement with a result set names its format, as ClickHouse does: clients
+        # tell a DDL's summary from an empty result by it.
+        if outcome.has_result:
+            headers["X-ClickHouse-Format"] = st.output_format
+        return headers
+
+    def _ok(
+        self,
+        request: web.Request,
+        params: dict[str, str],
+        outcome: Outcome,
+        st: Statement,
+        query_id: str,
+    ) -> web.Response:
+        headers = self._result_headers(outcome, st, query_id)
         body = outcome.body
         if params.get("enable_http_compression", "0") in _TRUE and body:
             body, codec = encode_response(body, request.headers.get("Accept-Encoding", ""))
             if codec:
                 headers["Content-Encoding"] = codec
         return web.Response(body=body, headers=headers)
+
+    async def _stream(
+        self,
+        request: web.Request,
+        params: dict[str, str],
+        st: Statement,
+        outcome: Outcome,
+        query_id: str,
+        kind: str,
+        started: float,
+    ) -> web.StreamResponse:
+        assert outcome.more is not None
+        tag = secrets.token_hex(8)
+        headers = self._result_headers(outcome, st, query_id)
+        headers["X-ClickHouse-Exception-Tag"] = tag
+        encoder = None
+        if params.get("enable_http_compression", "0") in _TRUE:
+            encoder = stream_encoder(request.headers.get("Accept-Encoding", ""))
+            if encoder is not None:
+                headers["Content-Encoding"] = encoder.codec
+        response = web.StreamResponse(headers=headers)
+        try:
+            await response.prepare(request)
+            chunk: bytes | None = outcome.body
+            while chunk is not None:
+                if chunk:
+                    await response.write(encoder.compress(chunk) if encoder else chunk)
+                try:
+                    chunk = await self._run(outcome.more)
+                except ClickHouseError as err:
+                    log.warning(
+                        "%s %s %s -> error after the first block (query_id=%s): %s",
+                        request.remote, request.method, kind, query_id,
+                        err.message.splitlines()[0][:500],
+                    )  # fmt: skip
+                    block = _exception_block(f"{err.message} (version {self.engine.version})", tag)
+                    await response.write(encoder.compress(block) if encoder else block)
+                    break
+            if encoder is not None:
+                await response.write(encoder.flush())
+            await response.write_eof()
+        finally:
+            await self._run(outcome.close)
+        log.debug(
+            "%s %s %s -> 200 streamed in %.1f ms (query_id=%s)",
+            request.remote, request.method, kind, _ms(started), query_id,
+        )  # fmt: skip
+        return response
 
     def _error(
         self, err: ClickHouseError, query_id: str, status: int | None = None
@@ -351,64 +218,14 @@ class Gateway:
         return web.Response(status=status or err.status, text=text, headers=headers)
 
 
-def request_user(request: web.Request, params: dict[str, str]) -> str:
-    """The ClickHouse user a request names: HTTP basic auth, ``X-ClickHouse-User`` or ``user``.
-
-    Only the name is used (passwords are not checked, see the gateway docstring); it picks the
-    role: ``analyst`` is read-only, anyone else (or no one) is the read-write default user.
-    """
-    auth = request.headers.get("Authorization", "")
-    if auth[:6].lower() == "basic ":
-        try:
-            decoded = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise ClickHouseError(
-                AUTHENTICATION_FAILED,
-                f"Code: {AUTHENTICATION_FAILED}. DB::Exception: Malformed basic authorization "
-                "header. (AUTHENTICATION_FAILED)",
-            ) from None
-        name = decoded.partition(":")[0]
-        if name:
-            return name
-    return request.headers.get("X-ClickHouse-User") or params.get("user") or "default"
+def _exception_block(text: str, tag: str) -> bytes:
+    """ClickHouse's marker for an error after the response began (HTTP status already 200)."""
+    message = text.encode("utf-8", "replace")
+    return (
+        b"__exception__\r\n" + tag.encode() + b"\r\n" + message + b"\r\n"
+        + f"{len(message)} {tag}".encode() + b"\r\n__exception__\r\n"
+    )  # fmt: skip
 
 
 def _ms(started: float) -> float:
     return (time.monotonic() - started) * 1000
-
-
-async def _empty() -> AsyncIterator[bytes]:
-    return
-    yield b""  # pragma: no cover - makes this an async generator
-
-
-async def _decoded(request: web.Request, decoder: Any) -> AsyncIterator[bytes]:
-    while True:
-        chunk = await request.content.readany()
-        if not chunk:
-            break
-        try:
-            out = decoder.feed(chunk)
-        except ClickHouseError:
-            raise
-        except Exception as exc:
-            raise ClickHouseError.make(
-                CANNOT_DECOMPRESS, f"Cannot decompress request body: {exc}"
-            ) from None
-        if out:
-            yield out
-    decoder.finish()
-
-
-async def _prefixed(prefix: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    if prefix:
-        yield prefix
-    async for chunk in rest:
-        yield chunk
-
-
-async def _next(stream: AsyncIterator[bytes]) -> bytes | None:
-    try:
-        return await stream.__anext__()
-    except StopAsyncIteration:
-        return None

@@ -1,12 +1,13 @@
-"""Just enough SQL lexing for the gateway to route a request; chDB does the real parsing.
+"""Lexing SQL the way ClickHouse does, for the gateway to route and check a request.
 
-The gateway must find a few things before chDB sees a statement: where an INSERT's inline data
-starts (``INSERT INTO t (a, b) FORMAT Native\\n<binary>`` or ``... VALUES (1, 'x')``), which output
-format a query asks for (for the response headers), whether a body holds more than one statement,
-and the statement's first keyword (the read-only guard). A real parser is not needed for that, but
-quotes, comments and parentheses must be respected so that ``'FORMAT'`` inside a string or
-``format(...)`` the function never fool it. Everything here works on bytes, so binary insert data
-after the SQL head is never decoded.
+chDB does the real parsing; the gateway must still find a few things before chDB sees a
+statement: where an INSERT's inline data starts (``INSERT INTO t (a, b) FORMAT Native\\n<binary>``
+or ``... VALUES (1, 'x')``), which output format a query asks for (for the response headers), the
+statement's first keyword, and, for read-only users, which functions and settings it uses
+(``gateway_sandbox``). So quotes, heredocs (``$$...$$``, ``$tag$...$tag$``), nested comments and
+brackets are read exactly as ClickHouse reads them: ``'FORMAT'`` inside a string or ``format(...)``
+the function never fool it. Everything here works on bytes, so binary insert data after the SQL
+head is never decoded.
 """
 
 from __future__ import annotations
@@ -15,8 +16,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_$]*")
-_NUMBER = re.compile(rb"[0-9][A-Za-z0-9_.]*")
+_WORD = re.compile(rb"[A-Za-z_$][A-Za-z0-9_$]*")
+_NUMBER = re.compile(rb"(?:[0-9][A-Za-z0-9_.]*|\.[0-9][A-Za-z0-9_]*)")
+_HEREDOC_TAG = re.compile(rb"\$[A-Za-z0-9_]*\$")
+_SPACE = b" \t\r\n\f\v"
+# ClickHouse also reads typographic quotes as quotes and a few Unicode spaces as spaces.
+_UNICODE_QUOTES = {"\u2018".encode(): "\u2019".encode(), "\u201c".encode(): "\u201d".encode()}
+_UNICODE_SPACES = tuple(
+    c.encode() for c in ("\u00a0", "\u2000", "\u2001", "\u2002", "\u2003", "\u2009", "\u3000")
+)
+_OPEN = {b"(": b")", b"[": b"]", b"{": b"}"}
+_CLOSE = frozenset(_OPEN.values())
 
 # Statements a read-only gateway lets through; chDB's own readonly=2 check backs this up.
 READ_ONLY_KEYWORDS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "EXISTS"})
@@ -25,75 +35,160 @@ SESSION_KEYWORDS = frozenset({"SET", "USE"})
 
 
 class SqlError(ValueError):
-    """The text cannot be routed (unterminated quote or comment, SQL head too long)."""
+    """The text cannot be lexed with certainty (unterminated quote, comment or heredoc, or, in
+    strict mode, anything ClickHouse might read differently); ``at`` is the byte offset."""
+
+    def __init__(self, message: str, at: int = 0) -> None:
+        super().__init__(message)
+        self.at = at
 
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # "word", "quoted", "string", "number", "punct"
+    kind: str  # "word", "quoted" (identifier), "string", "number", "punct"
     start: int
     end: int
-    depth: int  # parenthesis depth before the token
+    depth: int  # bracket depth before the token: ( [ {
     text: bytes
 
     @property
     def upper(self) -> str:
         return self.text.decode("ascii", "replace").upper() if self.kind == "word" else ""
 
+    @property
+    def name(self) -> str:
+        """A word or quoted identifier as ClickHouse names it (quotes and escapes removed)."""
+        if self.kind == "word":
+            return self.text.decode("ascii", "replace")
+        if self.kind == "quoted":
+            return unquote(self.text).decode("utf-8", "replace")
+        return ""
 
-def tokens(sql: bytes) -> Iterator[Token]:
-    """Top-down tokens of ``sql``, skipping whitespace and comments.
 
-    Raises ``SqlError`` on an unterminated string, quoted identifier or block comment; callers
-    that lex only the head of a stream treat that as "need more bytes".
+def tokens(sql: bytes, strict: bool = False) -> Iterator[Token]:
+    """Tokens of ``sql`` as ClickHouse's lexer sees them, skipping whitespace and comments.
+
+    Raises ``SqlError`` on an unterminated string, quoted identifier, heredoc or block comment;
+    callers that lex only the head of a stream treat that as "need more bytes". ``strict`` (for
+    read-only users) also refuses what could be read two ways: bytes outside ASCII anywhere but
+    in a string, identifier or comment (look-alike letters, typographic quotes, Unicode spaces),
+    ``$`` outside a heredoc, control characters, a backslash, and ``#`` not starting a comment.
     """
     i, n, depth = 0, len(sql), 0
     while i < n:
         c = sql[i : i + 1]
-        if c in (b" ", b"\t", b"\r", b"\n", b"\f", b"\v"):
+        if c in _SPACE:
             i += 1
-        elif sql.startswith(b"--", i) or c == b"#":
+        elif sql.startswith(b"--", i) or sql.startswith((b"# ", b"#!"), i):
             j = sql.find(b"\n", i)
             i = n if j < 0 else j + 1
         elif sql.startswith(b"/*", i):
-            j = sql.find(b"*/", i + 2)
-            if j < 0:
-                raise SqlError("unterminated comment")
-            i = j + 2
+            i = _block_comment_end(sql, i)
         elif c in (b"'", b'"', b"`"):
-            j = i + 1
-            while True:
-                if j >= n:
-                    raise SqlError("unterminated quote")
-                ch = sql[j : j + 1]
-                if ch == b"\\":
-                    j += 2
-                elif ch == c:
-                    if sql[j + 1 : j + 2] == c:  # doubled quote is an escaped quote
-                        j += 2
-                    else:
-                        break
-                else:
-                    j += 1
-            kind = "string" if c == b"'" else "quoted"
-            yield Token(kind, i, j + 1, depth, sql[i : j + 1])
-            i = j + 1
-        elif m := _WORD.match(sql, i):
+            j = _quote_end(sql, i, c, c)
+            yield Token("string" if c == b"'" else "quoted", i, j, depth, sql[i:j])
+            i = j
+        elif c == b"$" and (m := _HEREDOC_TAG.match(sql, i)):
+            close = sql.find(m.group(), m.end())
+            if close < 0:
+                raise SqlError("unterminated heredoc", i)
+            j = close + len(m.group())
+            yield Token("string", i, j, depth, sql[i:j])
+            i = j
+        elif (m := _WORD.match(sql, i)) is not None:
+            if strict and b"$" in m.group():
+                raise SqlError("'$' outside a heredoc", i)
             yield Token("word", i, m.end(), depth, m.group())
             i = m.end()
-        elif m := _NUMBER.match(sql, i):
+        elif (m := _NUMBER.match(sql, i)) is not None:
             yield Token("number", i, m.end(), depth, m.group())
             i = m.end()
+        elif sql[i] >= 0x80:
+            if strict:
+                raise SqlError("a character outside ASCII outside quotes", i)
+            if (closing := _UNICODE_QUOTES.get(sql[i : i + 3])) is not None:
+                j = _quote_end(sql, i, sql[i : i + 3], closing, width=3)
+                kind = "string" if closing == _UNICODE_QUOTES["\u2018".encode()] else "quoted"
+                yield Token(kind, i, j, depth, sql[i:j])
+                i = j
+            elif space := next((s for s in _UNICODE_SPACES if sql.startswith(s, i)), None):
+                i += len(space)
+            else:
+                yield Token("punct", i, i + 1, depth, c)
+                i += 1
         else:
-            if c == b"(" or c == b"[":
+            if strict and (sql[i] < 0x20 or c in (b"\\", b"#", b"\x7f")):
+                raise SqlError(f"unexpected character {c!r}", i)
+            if c in _OPEN:
                 yield Token("punct", i, i + 1, depth, c)
                 depth += 1
-            elif c == b")" or c == b"]":
+            elif c in _CLOSE:
                 depth = max(0, depth - 1)
                 yield Token("punct", i, i + 1, depth, c)
             else:
                 yield Token("punct", i, i + 1, depth, c)
             i += 1
+
+
+def _quote_end(sql: bytes, i: int, opening: bytes, closing: bytes, width: int = 1) -> int:
+    """End (exclusive) of the quoted text starting at ``i``: backslash escapes the next byte
+    and a doubled closing quote stands for itself, as in ClickHouse."""
+    j, n = i + width, len(sql)
+    while True:
+        if j >= n:
+            raise SqlError("unterminated quote", i)
+        if sql[j : j + 1] == b"\\":
+            j += 2
+        elif sql.startswith(closing, j):
+            if width == 1 and sql.startswith(closing, j + 1):
+                j += 2
+            else:
+                return j + width
+        else:
+            j += 1
+
+
+def _block_comment_end(sql: bytes, i: int) -> int:
+    """ClickHouse's block comments nest: ``/* a /* b */ c */`` is one comment."""
+    depth, j, n = 0, i, len(sql)
+    while j < n:
+        if sql.startswith(b"/*", j):
+            depth += 1
+            j += 2
+        elif sql.startswith(b"*/", j):
+            depth -= 1
+            j += 2
+            if depth == 0:
+                return j
+        else:
+            j += 1
+    raise SqlError("unterminated comment", i)
+
+
+def unquote(text: bytes) -> bytes:
+    """The content of a quoted string or identifier token (escapes resolved)."""
+    if text.startswith(b"$"):
+        tag = _HEREDOC_TAG.match(text)
+        return text[len(tag.group()) : -len(tag.group())] if tag else text
+    for opening, closing in _UNICODE_QUOTES.items():
+        if text.startswith(opening):
+            return text[len(opening) : -len(closing)]
+    q, body, out, k = text[:1], text[1:-1], bytearray(), 0
+    while k < len(body):
+        ch = body[k : k + 1]
+        if ch == b"\\" and k + 1 < len(body):
+            out += _ESCAPES.get(body[k + 1 : k + 2], body[k + 1 : k + 2])
+            k += 2
+        elif ch == q and body[k + 1 : k + 2] == q:
+            out += q
+            k += 2
+        else:
+            out += ch
+            k += 1
+    return bytes(out)
+
+
+_ESCAPES = {b"n": b"\n", b"t": b"\t", b"r": b"\r", b"0": b"\0", b"b": b"\b", b"f": b"\f"}
 
 
 def first_keyword(sql: bytes) -> str:
@@ -142,6 +237,8 @@ def split_insert(stream_head: bytes, complete: bool) -> InsertSplit | None:
     settings_at: int | None = None
     try:
         for tok in toks:
+            if tok.depth == 0 and tok.text == b";":
+                return None  # a second statement: read it all, chDB's parser refuses it
             if tok.depth == 0 and tok.kind == "word":
                 word = tok.upper
                 if word == "SETTINGS" and settings_at is None:
@@ -195,17 +292,6 @@ def output_format(sql: bytes) -> str | None:
                 found = nxt.text.decode("utf-8").strip('`"')
         prev = tok
     return found
-
-
-def is_multi_statement(sql: bytes) -> bool:
-    """True when something other than comments follows a top-level ``;``."""
-    seen_semicolon = False
-    for tok in tokens(sql):
-        if seen_semicolon and tok.text != b";":
-            return True
-        if tok.depth == 0 and tok.text == b";":
-            seen_semicolon = True
-    return False
 
 
 def uses_local_files(sql: bytes) -> str | None:
