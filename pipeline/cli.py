@@ -119,8 +119,14 @@ def up(
     raise typer.Exit(up_main(demo=demo, rate=rate, workers=workers))
 
 
-@app.command()
+# ``buzz bench`` runs the pipeline benchmark; ``buzz bench dashboard`` the dashboard's queries.
+bench_app = typer.Typer(invoke_without_command=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.callback()
 def bench(
+    ctx: typer.Context,
     events: Annotated[
         int, typer.Option("-n", "--events", help="Mentions per throughput run")
     ] = 50_000,
@@ -132,7 +138,11 @@ def bench(
         bool, typer.Option(help="Also run the Quix Streams peer (needs .venv-peer: make bench)")
     ] = True,
 ) -> None:
-    """Benchmark the stream core end to end, next to a Quix Streams peer and its ceilings."""
+    """Benchmark the stream core end to end, next to a Quix Streams peer and its ceilings.
+
+    ``buzz bench dashboard`` times the dashboard's queries instead."""
+    if ctx.invoked_subcommand is not None:
+        return
     from pipeline.bench import main as bench_main
 
     raise typer.Exit(bench_main(events, backlog=backlog, seconds=seconds, peer=peer))
@@ -149,6 +159,20 @@ def eval_(
     from pipeline.evaluation.harness import main as eval_main
 
     raise typer.Exit(eval_main(data, speed=speed))
+
+
+@bench_app.command("dashboard")
+def bench_dashboard(
+    mentions: Annotated[int, typer.Option(help="Mentions to seed")] = 10_000_000,
+    runs: Annotated[int, typer.Option(help="Timed runs of each query")] = 10,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Keep the seeded warehouse here and reuse it next time")
+    ] = None,
+) -> None:
+    """Seed a warehouse with N mentions and print p50/p95 of every dashboard page query."""
+    from pipeline.bench_dashboard.run import main as bench_dashboard_main
+
+    raise typer.Exit(bench_dashboard_main(mentions, runs, data_dir))
 
 
 @source_app.command("list")

@@ -57,15 +57,56 @@ def unanswered_questions(
 ) -> pd.DataFrame:
     """The queue: questions with no substantive answer from someone else, oldest first.
 
-    Read from the ``buzz.unanswered_questions`` view, which applies the scorer's rule for an
-    answer, so the queue and the alerts agree.
+    The rule of the ``buzz.unanswered_questions`` view (the scorer's rule for an answer), so the
+    queue and the alerts agree; written out here so that every part of it reads only the threads
+    with a question in the last week (the view reads every thread ever seen). Those threads are
+    found without FINAL: a superset is enough, as every part then reads them with FINAL.
+    tests/test_dashboard_queries.py checks the two agree.
     """
     df = client.query_df(
         """
-        SELECT thread_id, thread_title, subject, post_id, author_handle, asked_at, question, url
-        FROM buzz.unanswered_questions
-        WHERE asked_at >= now64(3) - toIntervalSecond({max_age:UInt32})
-          AND ({all_subjects:Bool} OR subject IN {subjects:Array(String)})
+        WITH
+            threads AS (
+                SELECT thread_id FROM buzz.thread_post_scores
+                WHERE is_question = 1 AND low_effort = 0
+                  AND occurred_at >= now64(3) - toIntervalSecond({max_age:UInt32})
+            )
+        SELECT q.thread_id AS thread_id, t.thread_title AS thread_title, t.subject AS subject,
+               q.post_id AS post_id, p.author_handle AS author_handle, q.occurred_at AS asked_at,
+               p.text AS question, p.url AS url
+        FROM
+        (
+            SELECT thread_id, post_id, author_id, occurred_at
+            FROM buzz.thread_post_scores FINAL
+            WHERE thread_id IN (SELECT thread_id FROM threads)
+              AND is_question = 1 AND low_effort = 0
+              AND occurred_at >= now64(3) - toIntervalSecond({max_age:UInt32})
+        ) AS q
+        LEFT JOIN
+        (
+            SELECT r.thread_id AS thread_id, assumeNotNull(r.parent_id) AS question_id,
+                   groupUniqArray(r.author_id) AS answerers
+            FROM buzz.thread_posts AS r FINAL
+            INNER JOIN
+            (
+                SELECT thread_id, post_id FROM buzz.thread_post_scores FINAL
+                WHERE thread_id IN (SELECT thread_id FROM threads) AND substantive = 1
+            ) AS s ON s.thread_id = r.thread_id AND s.post_id = r.post_id
+            WHERE r.thread_id IN (SELECT thread_id FROM threads) AND r.parent_id IS NOT NULL
+            GROUP BY thread_id, question_id
+        ) AS a ON a.thread_id = q.thread_id AND a.question_id = q.post_id
+        LEFT JOIN
+        (
+            SELECT thread_id, post_id, author_handle, text, url FROM buzz.thread_posts FINAL
+            WHERE thread_id IN (SELECT thread_id FROM threads)
+        ) AS p ON p.thread_id = q.thread_id AND p.post_id = q.post_id
+        LEFT JOIN
+        (
+            SELECT thread_id, thread_title, subject FROM buzz.thread_scores FINAL
+            WHERE thread_id IN (SELECT thread_id FROM threads)
+        ) AS t ON t.thread_id = q.thread_id
+        WHERE NOT arrayExists(x -> x != q.author_id, a.answerers)
+          AND ({all_subjects:Bool} OR t.subject IN {subjects:Array(String)})
         ORDER BY asked_at, post_id
         LIMIT {limit:UInt32}
         """,

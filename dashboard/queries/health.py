@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
+from dashboard.queries import sealed
 from dashboard.queries.base import TS, floor, table_exists, utc, utc_columns
 
+EPOCH = pd.Timestamp("1970-01-02", tz="UTC")
+NEWEST_WRITE_LOOKS = (60, 3600)  # seconds before the newest write
 # Which table holds what each topic carried, and the column saying when it was written. Ingest
 # time (when the worker wrote it), not event time: a backlog replayed today is today's load.
 TOPIC_TABLES = {
@@ -45,7 +48,36 @@ def events_per_minute(client: Client, since: datetime, until: datetime) -> pd.Da
 
 
 def freshness(client: Client) -> pd.DataFrame:
-    """One row: ``total`` mentions, ``newest_written`` (sunk_at), ``newest_posted``."""
+    """One row: ``total`` mentions, ``newest_written`` (sunk_at), ``newest_posted``.
+
+    ``total`` is ``count()`` of ``buzz.mentions FINAL``, summed from sealed minutes where they
+    hold (``dashboard.queries.sealed``). The newest write is looked for among the rows written
+    in the minute, then the hour, before the newest row (a minmax index skips the rest): FINAL
+    keeps the latest version of a row, which can be older than a replayed copy written later,
+    hence FINAL and the wider looks when nothing written then survives it. No FINAL for the
+    newest post: FINAL never drops every row of an (occurred_at, event_id), so the maximum is
+    the same.
+    """
+    total = sealed.mention_total(client, datetime.now(UTC))
+    if total is None:
+        return _freshness_raw(client)
+    for looking_back in NEWEST_WRITE_LOOKS:
+        df = client.query_df(
+            """
+            SELECT (SELECT max(sunk_at) FROM buzz.mentions FINAL
+                    WHERE sunk_at >= (SELECT max(sunk_at) FROM buzz.mentions)
+                                     - toIntervalSecond({back:UInt32})) AS newest_written,
+                   (SELECT max(occurred_at) FROM buzz.mentions) AS newest_posted
+            """,
+            parameters={"back": looking_back},
+        )
+        if not total or utc(df["newest_written"]).iloc[0] > EPOCH:
+            df.insert(0, "total", pd.Series([total], dtype="uint64"))
+            return utc_columns(df, "newest_written", "newest_posted")
+    return _freshness_raw(client)
+
+
+def _freshness_raw(client: Client) -> pd.DataFrame:
     df = client.query_df(
         """
         SELECT count() AS total, max(sunk_at) AS newest_written, max(occurred_at) AS newest_posted

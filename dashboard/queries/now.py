@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
+from dashboard.queries import sealed
 from dashboard.queries.base import COLUMNS_FIRST, TS, Window, utc, utc_columns
 
 SERIES_COLUMNS = [
@@ -34,7 +35,9 @@ SERIES_COLUMNS = [
 
 def last_closed_minute(client: Client) -> datetime | None:
     """The newest minute the worker has closed (None before the first one)."""
-    df = client.query_df("SELECT count() AS n, max(minute) AS last FROM buzz.buzz_minutes FINAL")
+    # No FINAL: a replayed row repeats a (subject, minute) that is there anyway, so neither the
+    # count's zero nor the maximum can differ, and this runs on every refresh of the page.
+    df = client.query_df("SELECT count() AS n, max(minute) AS last FROM buzz.buzz_minutes")
     if df.empty or int(df["n"].iloc[0]) == 0:
         return None
     return pd.Timestamp(utc(df["last"]).iloc[0]).to_pydatetime()
@@ -122,7 +125,30 @@ def _merge_series(
 
 
 def headline(client: Client, subjects: Sequence[str], window: Window) -> pd.DataFrame:
-    """One row: distinct ``mentions`` and ``authors`` in the window, ``previous`` before it."""
+    """One row: distinct ``mentions`` and ``authors`` in the window, ``previous`` before it.
+
+    Over more than two hours, summed from sealed minutes where they hold
+    (``dashboard.queries.sealed``); from the raw table otherwise. Both give the same numbers.
+    """
+    df = sealed.headline(client, subjects, window) if _long(window, window.previous_start) else None
+    if df is None:
+        return _headline_raw(client, subjects, window)
+    if int(df["unsure"].iloc[0]):
+        df["authors"] = _headline_raw(client, subjects, window)["authors"]
+    return df.drop(columns="unsure")
+
+
+# Up to this much, the raw rows are fewer than what checking the sealed minutes reads.
+SHORT_SPAN = timedelta(hours=2)
+
+
+def _long(window: Window, since: datetime) -> bool:
+    return window.end - since > SHORT_SPAN
+
+
+def _headline_raw(client: Client, subjects: Sequence[str], window: Window) -> pd.DataFrame:
+    # minute is occurred_at floored: the condition on it adds nothing but lets the primary key
+    # (subject, minute, event_id) skip the rest of the table.
     return client.query_df(
         f"""
         SELECT uniqExactIf(event_id, occurred_at >= {{start:{TS}}}) AS mentions,
@@ -130,18 +156,22 @@ def headline(client: Client, subjects: Sequence[str], window: Window) -> pd.Data
                uniqExactIf(author_id, occurred_at >= {{start:{TS}}}) AS authors
         FROM buzz.mention_scores FINAL
         WHERE subject IN {{subjects:Array(String)}}
+          AND minute >= toStartOfMinute({{previous_start:{TS}}}) AND minute <= {{end:{TS}}}
           AND occurred_at >= {{previous_start:{TS}}} AND occurred_at <= {{end:{TS}}}
         """,
         parameters=window.params() | {"subjects": list(subjects)},
     )
 
 
-_IN_WINDOW = f"""
+def _in_window(since: str) -> str:
+    """Mentions of the subjects posted from ``since`` (a parameter name) to the window's end."""
+    return f"""
     event_id IN (
         SELECT event_id FROM buzz.mention_scores
         WHERE subject IN {{subjects:Array(String)}}
-          AND occurred_at >= {{start:{TS}}} AND occurred_at <= {{end:{TS}}})
-    AND occurred_at >= {{start:{TS}}} AND occurred_at <= {{end:{TS}}}
+          AND minute >= toStartOfMinute({{{since}:{TS}}}) AND minute <= {{end:{TS}}}
+          AND occurred_at >= {{{since}:{TS}}} AND occurred_at <= {{end:{TS}}})
+    AND occurred_at >= {{{since}:{TS}}} AND occurred_at <= {{end:{TS}}}
 """
 
 
@@ -149,12 +179,19 @@ def top_hashtags(
     client: Client, subjects: Sequence[str], window: Window, limit: int = 5
 ) -> pd.DataFrame:
     """The window's most used hashtags (``hashtag``, ``mentions``), most used first."""
+    df = (
+        sealed.top_hashtags(client, subjects, window, limit)
+        if _long(window, window.start)
+        else None
+    )
+    if df is not None:
+        return df
     return client.query_df(
         f"""
         SELECT tag AS hashtag, count() AS mentions
         FROM buzz.mentions FINAL
         ARRAY JOIN hashtags AS tag
-        WHERE {_IN_WINDOW}
+        WHERE {_in_window("start")}
         GROUP BY hashtag
         ORDER BY mentions DESC, hashtag
         LIMIT {{limit:UInt32}}
@@ -163,21 +200,34 @@ def top_hashtags(
     )
 
 
+# How far back newest_mentions looks first; most windows hold enough mentions in the first step.
+NEWEST_STEPS = (timedelta(minutes=15), timedelta(hours=2), timedelta(days=1))
+
+
 def newest_mentions(
     client: Client, subjects: Sequence[str], window: Window, limit: int = 20
 ) -> pd.DataFrame:
-    """The window's newest mentions, newest first, with what a staffer needs to judge them."""
-    df = client.query_df(
-        f"""
-        SELECT occurred_at, platform, author_handle AS author, author_audience AS audience,
-               text, likes + reshares + replies + quotes AS engagement, url
-        FROM buzz.mentions FINAL
-        WHERE {_IN_WINDOW}
-        ORDER BY occurred_at DESC, event_id
-        LIMIT {{limit:UInt32}}
-        """,
-        parameters=window.params() | {"subjects": list(subjects), "limit": limit},
-    )
+    """The window's newest mentions, newest first, with what a staffer needs to judge them.
+
+    Looked for in the window's last 15 minutes first, then further back: the newest ``limit``
+    of a later part of the window, when there are that many, are the window's newest.
+    """
+    steps = [window.end - step for step in NEWEST_STEPS if window.end - step > window.start]
+    for since in [*steps, window.start]:
+        df = client.query_df(
+            f"""
+            SELECT occurred_at, platform, author_handle AS author, author_audience AS audience,
+                   text, likes + reshares + replies + quotes AS engagement, url
+            FROM buzz.mentions FINAL
+            WHERE {_in_window("since")}
+            ORDER BY occurred_at DESC, event_id
+            LIMIT {{limit:UInt32}}
+            """,
+            parameters=window.params()
+            | {"subjects": list(subjects), "limit": limit, "since": since},
+        )
+        if len(df) >= limit:
+            break
     return utc_columns(df, "occurred_at")
 
 

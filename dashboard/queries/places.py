@@ -12,7 +12,7 @@ import pandas as pd
 from clickhouse_connect.driver.client import Client
 
 from dashboard.queries.base import TS, Window, utc_columns
-from dashboard.queries.signups import TARGET_JOINS, TARGET_LABEL
+from dashboard.queries.signups import TARGET_LABEL, target_joins
 
 OTHER = "other"  # the view's name for every place under 5 people, merged
 # Attribution kinds that name something staff can thank or join (channel-only and pending do
@@ -69,13 +69,15 @@ def new_people_over_time(client: Client, window: Window) -> pd.DataFrame:
 def drivers(client: Client, window: Window) -> pd.DataFrame:
     """Per named place, the validators, threads and posts its signups in the window were
     credited to (``label`` in words, ``url`` to open), most signups first."""
+    where = f"""a.occurred_at >= {{start:{TS}}} AND a.occurred_at <= {{end:{TS}}}
+          AND has({{kinds:Array(String)}}, a.kind) AND a.place NOT IN ('', {{other:String}})"""
+    targets = f"SELECT a.target_id FROM buzz.signup_places AS a WHERE {where}"
     df = client.query_df(
         f"""
         SELECT a.country AS country, a.place AS place, a.kind AS kind,
                a.target_id AS target_id, count() AS signups, {TARGET_LABEL}
-        FROM buzz.signup_places AS a {TARGET_JOINS}
-        WHERE a.occurred_at >= {{start:{TS}}} AND a.occurred_at <= {{end:{TS}}}
-          AND has({{kinds:Array(String)}}, a.kind) AND a.place NOT IN ('', {{other:String}})
+        FROM buzz.signup_places AS a {target_joins(targets)}
+        WHERE {where}
         GROUP BY a.country, a.place, a.kind, a.target_id
         ORDER BY signups DESC, country, place, kind, target_id
         """,

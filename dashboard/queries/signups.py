@@ -66,8 +66,8 @@ def by_referral(client: Client, window: Window, limit: int = 20) -> pd.DataFrame
 
 
 # What a signup was credited to, in words (validator name, thread title, the start of the post)
-# and with a link where there is something to open: columns and joins for a query over
-# attribution rows aliased ``a`` (with ``kind`` and ``target_id``), grouped by those two.
+# and with a link where there is something to open: columns (and ``target_joins``) for a query
+# over attribution rows aliased ``a`` (with ``kind`` and ``target_id``), grouped by those two.
 TARGET_LABEL = """
        multiIf(a.kind = 'validator', if(any(v.name) = '', a.target_id, any(v.name)),
                a.kind = 'thread', if(any(t.thread_title) = '', a.target_id, any(t.thread_title)),
@@ -76,29 +76,45 @@ TARGET_LABEL = """
                                              substring(any(m.text), 1, 80))),
                a.target_id) AS label,
        multiIf(a.kind = 'thread', any(t.url), a.kind = 'mention', any(m.url), '') AS url"""
-TARGET_JOINS = """
+
+
+def target_joins(ids: str) -> str:
+    """The joins for ``TARGET_LABEL``, each reading only the targets ``ids`` (a subquery) names:
+    at millions of mentions a join over all of them costs seconds."""
+    return f"""
         LEFT JOIN (SELECT validator, name FROM buzz.validators FINAL) AS v
             ON v.validator = a.target_id
-        LEFT JOIN (SELECT thread_id, thread_title, url FROM buzz.thread_scores FINAL) AS t
-            ON t.thread_id = a.target_id
-        LEFT JOIN (SELECT event_id, author_handle, text, url FROM buzz.mentions FINAL) AS m
-            ON m.event_id = a.target_id"""
+        LEFT JOIN (
+            SELECT thread_id, thread_title, url FROM buzz.thread_scores FINAL
+            WHERE thread_id IN ({ids})
+        ) AS t ON t.thread_id = a.target_id
+        LEFT JOIN (
+            SELECT event_id, author_handle, text, url FROM buzz.mentions FINAL
+            WHERE event_id IN ({ids})
+        ) AS m ON m.event_id = a.target_id"""
 
 
 def attribution(client: Client, window: Window, limit: int = 30) -> pd.DataFrame:
     """What drove the window's signups: one row per attributed target, most signups first.
 
     ``label`` names the target in words (validator name, thread title, the start of the post)
-    and ``url`` links to it where there is something to open.
+    and ``url`` links to it where there is something to open. The targets are ranked first, so
+    only the shown ones are looked up (a post among millions, by the event_id bloom index).
     """
     return client.query_df(
         f"""
-        SELECT a.kind AS kind, a.target_id AS target_id, count() AS signups, {TARGET_LABEL}
-        FROM buzz.signup_attribution AS a FINAL {TARGET_JOINS}
-        WHERE a.occurred_at >= {{start:{TS}}} AND a.occurred_at <= {{end:{TS}}}
+        WITH top AS (
+            SELECT kind, target_id, count() AS signups
+            FROM buzz.signup_attribution FINAL
+            WHERE occurred_at >= {{start:{TS}}} AND occurred_at <= {{end:{TS}}}
+            GROUP BY kind, target_id
+            ORDER BY signups DESC, kind, target_id
+            LIMIT {{limit:UInt32}}
+        )
+        SELECT a.kind AS kind, a.target_id AS target_id, any(a.signups) AS signups, {TARGET_LABEL}
+        FROM top AS a {target_joins("SELECT target_id FROM top")}
         GROUP BY a.kind, a.target_id
         ORDER BY signups DESC, kind, target_id
-        LIMIT {{limit:UInt32}}
         """,
         parameters=window.params() | {"limit": limit},
     )
