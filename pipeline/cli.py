@@ -137,6 +137,9 @@ def bench(
     peer: Annotated[
         bool, typer.Option(help="Also run the Quix Streams peer (needs .venv-peer: make bench)")
     ] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, max=4, help="Worker processes for (a), (e) and (f)")
+    ] = 1,
 ) -> None:
     """Benchmark the stream core end to end, next to a Quix Streams peer and its ceilings.
 
@@ -145,7 +148,9 @@ def bench(
         return
     from pipeline.bench import main as bench_main
 
-    raise typer.Exit(bench_main(events, backlog=backlog, seconds=seconds, peer=peer))
+    raise typer.Exit(
+        bench_main(events, backlog=backlog, seconds=seconds, peer=peer, workers=workers)
+    )
 
 
 @app.command("eval")

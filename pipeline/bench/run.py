@@ -7,7 +7,8 @@ and measures, in this order:
     (``pipeline.processors.mentions.process_mentions``), the ceiling of our own code;
 (b) a Quix Streams application doing the same work (``bench/quix_peer.py``) on the same broker,
     topic and warehouse: N mentions sent flat out, from the first send to the last row written;
-(a) the worker with every score on (``buzz worker``, all processors and periodic jobs), the same
+(a) the worker with every score on (``buzz worker``, all processors and periodic jobs; ``--workers
+    N`` runs N of them in one group, as ``buzz up --workers N``), the same
     way, after the topics were emptied;
 (e) event-to-queryable latency (``sunk_at - ingested_at``) at steady rates (500/s, 2,000/s);
 (d) a plain aiokafka consumer decoding the same topic: the ceiling of the client;
@@ -31,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -159,15 +161,20 @@ class Bench:
         time.sleep(1)
         ensure_topics(self.bootstrap, PARTITIONS)
 
-    def start_worker(self) -> Child:
-        port = free_port()
-        worker_env = {
-            "BUZZ_KAFKA_URL": self.bootstrap, "BUZZ_CLICKHOUSE_URL": self.url,
-            "BUZZ_WORKER_WEB_PORT": str(port),
-        }  # fmt: skip
-        wk = self.buzz("worker", "worker", extra=worker_env)
-        self.wait(wk, lambda: _http_ok(f"http://127.0.0.1:{port}/healthz"), "worker")
-        return wk
+    def start_workers(self, k: int) -> list[Child]:
+        """``k`` workers in one group (as ``buzz up --workers k``), each healthy."""
+        out = []
+        for i in range(k):
+            port = free_port()
+            worker_env = {
+                "BUZZ_KAFKA_URL": self.bootstrap, "BUZZ_CLICKHOUSE_URL": self.url,
+                "BUZZ_WORKER_WEB_PORT": str(port),
+            }  # fmt: skip
+            wk = self.buzz(f"worker{i + 1}", "worker", extra=worker_env)
+            health = f"http://127.0.0.1:{port}/healthz"
+            self.wait(wk, partial(_http_ok, health), "worker")
+            out.append(wk)
+        return out
 
     def written(self, run: str, n: int) -> bool:
         """Every mention of ``run`` is in buzz.mentions and has its scores."""
@@ -222,7 +229,14 @@ def _peak_rss(pid: int, stop: threading.Event, out: list[float]) -> None:
     out.append(peak / 2**20)
 
 
-def run(n: int, backlog: int, rates: tuple[float, ...], seconds: float, peer: bool) -> Figures:
+def run(
+    n: int,
+    backlog: int,
+    rates: tuple[float, ...],
+    seconds: float,
+    peer: bool,
+    workers: int = 1,
+) -> Figures:
     f = Figures()
     tmp = Path(tempfile.mkdtemp(prefix="buzz-bench-"))
     b = Bench(tmp)
@@ -242,10 +256,11 @@ def run(n: int, backlog: int, rates: tuple[float, ...], seconds: float, peer: bo
             f.notes.append(
                 "peer skipped: run `make bench` (or scripts/bench-peer.sh) to set up .venv-peer"
             )
-        console.print(f"[3/6] worker, every score on: {n:,} mentions flat out ...")
-        wk = b.start_worker()
+        who = "worker" if workers == 1 else f"{workers} workers"
+        console.print(f"[3/6] {who}, every score on: {n:,} mentions flat out ...")
+        wks = b.start_workers(workers)
         b.producer.send(1000, "warm")
-        b.wait(wk, lambda: b.written("warm", 1000), "worker", timeout=180)
+        b.wait(wks[0], lambda: b.written("warm", 1000), "worker", timeout=180)
         f.e2e = b.throughput("tp", n)
         for rate in rates:
             console.print(f"[4/6] latency at {rate:,.0f} mentions/s for {seconds:g} s ...")
@@ -254,26 +269,30 @@ def run(n: int, backlog: int, rates: tuple[float, ...], seconds: float, peer: bo
         f.ceiling = asyncio.run(_ceiling(b.bootstrap, n + 1000))
         if backlog:
             console.print(f"[6/6] backlog: {backlog:,} mentions queued, then drained ...")
-            wk.stop()
+            for wk in wks:
+                wk.stop()
             b.producer.send(backlog, "backlog")
             t0 = time.monotonic()
-            wk = b.start_worker()
-            stop, peak = threading.Event(), list[float]()
-            assert wk.proc is not None
-            sampler = threading.Thread(
-                target=_peak_rss, args=(wk.proc.pid, stop, peak), daemon=True
-            )
-            sampler.start()
+            wks = b.start_workers(workers)
+            stop, peaks = threading.Event(), list[float]()
+            samplers = []
+            for wk in wks:
+                assert wk.proc is not None
+                samplers.append(
+                    threading.Thread(target=_peak_rss, args=(wk.proc.pid, stop, peaks), daemon=True)
+                )
+                samplers[-1].start()
             f.backlog_seconds = b.wait_written("backlog", backlog, timeout=3600) - t0
             stop.set()
-            sampler.join()
-            f.backlog, f.backlog_peak_mb = backlog, peak[0] if peak else 0.0
+            for t in samplers:
+                t.join()
+            f.backlog, f.backlog_peak_mb = backlog, max(peaks, default=0.0)
         return f
     finally:
         b.stop()
 
 
-def report(f: Figures, n: int) -> None:
+def report(f: Figures, n: int, workers: int = 1) -> None:
     load = os.getloadavg()
     console.print(
         f"\n[bold]buzz bench[/] {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}: "
@@ -283,7 +302,8 @@ def report(f: Figures, n: int) -> None:
     t = RichTable(show_header=True, header_style="bold")
     t.add_column("figure")
     t.add_column("value", justify="right")
-    t.add_row("(a) end to end, every score on", f"{f.e2e:,.0f} mentions/s")
+    who = "" if workers == 1 else f", {workers} workers"
+    t.add_row(f"(a) end to end, every score on{who}", f"{f.e2e:,.0f} mentions/s")
     t.add_row(
         "(b) Quix Streams app, same work",
         "skipped" if f.peer is None else f"{f.peer:,.0f} mentions/s",
@@ -299,7 +319,7 @@ def report(f: Figures, n: int) -> None:
         t.add_row(
             f"(f) {f.backlog:,} backlog drained",
             f"{f.backlog_seconds:,.0f} s ({f.backlog / f.backlog_seconds:,.0f}/s), "
-            f"worker peak {f.backlog_peak_mb:,.0f} MB",
+            f"worker peak {f.backlog_peak_mb:,.0f} MB" + (" (the largest)" if workers > 1 else ""),
         )
     t.add_row("a/b", "-" if f.peer is None else f"{f.e2e / f.peer:.2f}")
     t.add_row("a/c", f"{f.e2e / f.pure:.2f}")
@@ -315,11 +335,12 @@ def main(
     rates: tuple[float, ...] = (500.0, 2000.0),
     seconds: float = 20.0,
     peer: bool = True,
+    workers: int = 1,
 ) -> int:
     try:
-        figures = run(n, backlog, rates, seconds, peer)
+        figures = run(n, backlog, rates, seconds, peer, workers)
     except (RuntimeError, TimeoutError) as exc:
         console.print(f"[red]bench failed: {exc}[/]")
         return 1
-    report(figures, n)
+    report(figures, n, workers)
     return 0
