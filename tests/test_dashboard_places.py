@@ -204,6 +204,25 @@ def test_places_drivers_of_a_chosen_place(warehouse: str, dashboard_env: Any) ->
     )
 
 
+def test_drivers_keep_the_top_ones_of_each_place_with_their_labels(warehouse: str) -> None:
+    client = get_client(url=warehouse)
+    window = Window.now(7 * 1440, 1440)
+    every = places.drivers(client, window)
+    top = places.drivers(client, window, per_place=1)
+    # One per place, the one with most signups, labelled as in the full list.
+    assert top.groupby(["country", "place"]).size().max() == 1
+    assert set(top["place"]) == set(every["place"])
+    for r in top.itertuples():
+        theirs = every[(every["country"] == r.country) & (every["place"] == r.place)]
+        best = theirs.sort_values("signups", ascending=False).iloc[0]
+        assert (r.kind, r.target_id, r.signups, r.label, r.url) == (
+            best.kind, best.target_id, best.signups, best.label, best.url,
+        )  # fmt: skip
+    assert ("981", "Mayor Alicia Torres", 4) in {
+        (r.place, r.label, r.signups) for r in top.itertuples()
+    }
+
+
 def test_places_longer_window(warehouse: str, dashboard_env: Any) -> None:
     at = open_page(warehouse, dashboard_env, "places")
     at.segmented_control(key="places_window").set_value("90d").run()

@@ -152,8 +152,18 @@ def load_places(url: str, minutes: int, bucket_minutes: int) -> Frames:
             "window": window,
             "places": places.places(client, window),
             "over_time": places.new_people_over_time(client, window),
-            "drivers": places.drivers(client, window),
+            "top_drivers": places.drivers(client, window, per_place=1),
         }
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=50)
+def load_place_drivers(
+    url: str, minutes: int, bucket_minutes: int, country: str, place: str
+) -> pd.DataFrame:
+    """What drove signups in one place (the list under the place picked on Places)."""
+    client = connect(url)
+    with translate_errors(url):
+        return places.drivers(client, _window(minutes, bucket_minutes), place=(country, place))
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False)
@@ -208,6 +218,7 @@ ALL_LOADERS = (
     load_conversations,
     load_signups,
     load_places,
+    load_place_drivers,
     load_health,
     load_deliveries,
     load_consumer_lag,

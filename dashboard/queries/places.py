@@ -18,6 +18,7 @@ OTHER = "other"  # the view's name for every place under 5 people, merged
 # Attribution kinds that name something staff can thank or join (channel-only and pending do
 # not say who or what drove a signup).
 DRIVER_KINDS = ("validator", "thread", "mention")
+DRIVERS_PER_PLACE = 20  # what drove a place, most signups first; the page lists them
 
 
 def _columns(df: pd.DataFrame, *names: str) -> pd.DataFrame:
@@ -66,21 +67,38 @@ def new_people_over_time(client: Client, window: Window) -> pd.DataFrame:
     return utc_columns(_columns(df, "bucket", "country", "place", "new_people"), "bucket")
 
 
-def drivers(client: Client, window: Window) -> pd.DataFrame:
+def drivers(
+    client: Client,
+    window: Window,
+    per_place: int = DRIVERS_PER_PLACE,
+    place: tuple[str, str] | None = None,
+) -> pd.DataFrame:
     """Per named place, the validators, threads and posts its signups in the window were
-    credited to (``label`` in words, ``url`` to open), most signups first."""
-    where = f"""a.occurred_at >= {{start:{TS}}} AND a.occurred_at <= {{end:{TS}}}
-          AND has({{kinds:Array(String)}}, a.kind) AND a.place NOT IN ('', {{other:String}})"""
-    targets = f"SELECT a.target_id FROM buzz.signup_places AS a WHERE {where}"
+    credited to (``label`` in words, ``url`` to open), most signups first, at most
+    ``per_place`` of them: they are ranked first, so only those shown are looked up (a post
+    among millions costs a read of its granule: the page asks for the top one of every place,
+    and for the list of the one place it shows). ``place`` = (country, place) keeps that one."""
     df = client.query_df(
         f"""
+        WITH top AS (
+            SELECT country, place, kind, target_id, count() AS signups
+            FROM buzz.signup_places
+            WHERE occurred_at >= {{start:{TS}}} AND occurred_at <= {{end:{TS}}}
+              AND has({{kinds:Array(String)}}, kind) AND place NOT IN ('', {{other:String}})
+              AND ({{any_place:Bool}} OR (country, place) = ({{country:String}}, {{place:String}}))
+            GROUP BY country, place, kind, target_id
+            ORDER BY signups DESC, country, place, kind, target_id
+            LIMIT {{per_place:UInt32}} BY country, place
+        )
         SELECT a.country AS country, a.place AS place, a.kind AS kind,
-               a.target_id AS target_id, count() AS signups, {TARGET_LABEL}
-        FROM buzz.signup_places AS a {target_joins(targets)}
-        WHERE {where}
+               a.target_id AS target_id, any(a.signups) AS signups, {TARGET_LABEL}
+        FROM top AS a {target_joins("SELECT target_id FROM top")}
         GROUP BY a.country, a.place, a.kind, a.target_id
         ORDER BY signups DESC, country, place, kind, target_id
         """,
-        parameters=window.params() | {"kinds": list(DRIVER_KINDS), "other": OTHER},
+        parameters=window.params()
+        | {"kinds": list(DRIVER_KINDS), "other": OTHER}
+        | {"per_place": per_place, "any_place": place is None}
+        | dict(zip(("country", "place"), place or ("", ""), strict=True)),
     )
     return _columns(df, "country", "place", "kind", "target_id", "signups", "label", "url")

@@ -141,7 +141,7 @@ def growth_section(
     )
 
 
-def drivers_section(named: pd.DataFrame, drivers: pd.DataFrame, window: WindowChoice) -> None:
+def drivers_section(url: str, named: pd.DataFrame, window: WindowChoice) -> None:
     st.subheader("What drove signups there", divider="gray")
     # The place that grew most first: that is where a thank-you or a follow-up counts most.
     ordered = named.sort_values(["new_people", "people", "label"], ascending=[False, False, True])
@@ -154,7 +154,10 @@ def drivers_section(named: pd.DataFrame, drivers: pd.DataFrame, window: WindowCh
         label_visibility="collapsed",
     )
     country, place = str(key).split(":", 1)
-    mine = drivers[(drivers["country"] == country) & (drivers["place"] == place)]
+    try:
+        mine = q.load_place_drivers(url, window.minutes, window.bucket_minutes, country, place)
+    except WarehouseUnavailable as exc:
+        ui.show_unavailable(exc)
     st.markdown(local_groups.drivers_sentence(labels[str(key)], mine, window.label))
     if not mine.empty:
         ui.drivers_table(mine)
@@ -188,8 +191,8 @@ def live(url: str, window: WindowChoice) -> None:
     with growth_col:
         growth_section(named, data["over_time"], data["window"].buckets(), window)
     st.subheader("Every place", divider="gray")
-    places_table(named, places, data["drivers"], window)
-    drivers_section(named, data["drivers"], window)
+    places_table(named, places, data["top_drivers"], window)
+    drivers_section(url, named, window)
 
 
 def render() -> None:

@@ -178,18 +178,37 @@ def signups_page_queries() -> list[PageQuery]:
     return out
 
 
+def _place_drivers(minutes: int, bucket: int) -> Query:
+    """The list under the place the page picks first: the one that gained most people."""
+
+    def run(c: Client) -> Any:
+        window = Window.now(minutes, bucket)
+        named = places.places(c, window)
+        named = named[~named["place"].isin(["", places.OTHER])]
+        if named.empty:
+            return None
+        top = named.sort_values(["new_people", "people"], ascending=False).iloc[0]
+        return places.drivers(c, window, place=(str(top["country"]), str(top["place"])))
+
+    return run
+
+
 def places_page_queries() -> list[PageQuery]:
-    return [
-        PageQuery("Places", name,
-                  f"{key}{' (default)' if key == places_page.DEFAULT else ''}",
-                  windowed(fn, WINDOWS[key].minutes, WINDOWS[key].bucket_minutes))
-        for key in places_page.WINDOWS
-        for name, fn in (
-            ("places", places.places),
-            ("new_people_over_time", places.new_people_over_time),
-            ("drivers", places.drivers),
-        )
-    ]  # fmt: skip
+    out = []
+    for key in places_page.WINDOWS:
+        w = WINDOWS[key]
+        label = f"{key}{' (default)' if key == places_page.DEFAULT else ''}"
+        out += [
+            PageQuery("Places", "places", label,
+                      windowed(places.places, w.minutes, w.bucket_minutes)),
+            PageQuery("Places", "new_people_over_time", label,
+                      windowed(places.new_people_over_time, w.minutes, w.bucket_minutes)),
+            PageQuery("Places", "drivers", f"{label}, the top one of each place",
+                      windowed(partial(places.drivers, per_place=1), w.minutes, w.bucket_minutes)),
+            PageQuery("Places", "drivers", f"{label}, the place picked first",
+                      _place_drivers(w.minutes, w.bucket_minutes)),
+        ]  # fmt: skip
+    return out
 
 
 def explore_page() -> list[PageQuery]:
