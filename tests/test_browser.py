@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -101,7 +102,15 @@ def visible(driver: WebDriver, css: str, text: str | None = None) -> None:
         )
 
     what = css if text is None else f"{text!r} in {css}"
-    WebDriverWait(driver, WAIT).until(shown, f"{what} never became visible")
+    try:
+        WebDriverWait(driver, WAIT).until(shown, f"{what} never became visible")
+    except TimeoutException:
+        # What the page showed instead, for whoever reads the failure (and its screenshot).
+        path = screenshot(driver, "failed.png")
+        on_screen = [e.text for e in driver.find_elements(By.CSS_SELECTOR, css)][:3]
+        raise AssertionError(
+            f"{what} never became visible; on screen: {on_screen}; {path}"
+        ) from None
 
 
 def screenshot(driver: WebDriver, name: str) -> Path:

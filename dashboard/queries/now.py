@@ -266,22 +266,33 @@ def spikes(client: Client, subjects: Sequence[str], window: Window) -> pd.DataFr
                 "handled",
             ]
         )
+    # An alert covers its episode (``at`` to ``last_at``), which may run across several of
+    # these 15-minute rows: each row gets the alert whose episode overlaps it.
     alerts = client.query_df(
         f"""
-        SELECT subject, toStartOfFifteenMinutes(at) AS alert_bucket, alert_id, title,
+        SELECT subject, at AS alert_at, last_at AS alert_last_at, alert_id, title,
                severity, explanation, example_urls, handled
         FROM buzz.alerts_current
         WHERE kind IN ('spike', 'attack') AND subject IN {{subjects:Array(String)}}
-          AND at >= {{start:{TS}}} - INTERVAL 15 MINUTE AND at <= {{end:{TS}}}
+          AND last_at >= {{start:{TS}}} - INTERVAL 15 MINUTE AND at <= {{end:{TS}}}
         ORDER BY created_at
         """,
         parameters=params,
     )
     minutes = utc_columns(minutes, "alert_bucket", "first_minute", "last_minute")
-    alerts = utc_columns(alerts, "alert_bucket").drop_duplicates(
-        ["subject", "alert_bucket"], keep="last"
+    alerts = utc_columns(alerts, "alert_at", "alert_last_at")
+    pairs = minutes[["subject", "alert_bucket", "first_minute", "last_minute"]].merge(
+        alerts, on="subject"
     )
-    df = minutes.merge(alerts, on=["subject", "alert_bucket"], how="left")
+    overlapping = pairs[
+        (pairs["alert_at"] <= pairs["last_minute"])
+        & (pairs["alert_last_at"] >= pairs["first_minute"])
+    ]
+    chosen = overlapping.drop_duplicates(["subject", "alert_bucket"], keep="last")[
+        ["subject", "alert_bucket", "alert_id", "title", "severity", "explanation",
+         "example_urls", "handled"]
+    ]  # fmt: skip
+    df = minutes.merge(chosen, on=["subject", "alert_bucket"], how="left")
     df["explanation"] = objects(df["explanation"], parse_json)
     df["example_urls"] = objects(df["example_urls"], urls)
     df["handled"] = df["handled"].fillna(0).astype(int)
