@@ -17,40 +17,23 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from pipeline.netutil import free_port
 from pipeline.tables import MENTION_SCORES, MENTIONS, MentionRow, MentionScoreRow
 from pipeline.warehouse.client import get_client
+from pipeline.warehouse.local import local_warehouse
 from pipeline.warehouse.migrate import apply_migrations, available_migrations
 
 SUBJECTS = ("kim", "reyes", "transit", "housing")
 TAGS = ("debate", "vote", "kimforsenate", "reyes2026", "fundtheriverline", "homesforall")
-
-
-def start(root: Path, name: str) -> tuple[subprocess.Popen[bytes], Client]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "pipeline", "warehouse", "--port", str(port),
-           "--data-dir", str(root / name)]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url + "/ping", timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    return proc, get_client(url=url)
 
 
 def batch(first: int, size: int) -> tuple[list[MentionRow], list[MentionScoreRow]]:
@@ -130,41 +113,33 @@ def main() -> int:
         "the dashboard's, 0030, and the latest)",
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="buzz-insert-cost-") as tmp:
-        procs = []
-        try:
-            clients: dict[str, Client] = {}
-            for target in (int(v) for v in args.versions.split(",")):
-                name = f"up to {target:04d}"
-                proc, client = start(Path(tmp), name.replace(" ", "-"))
-                procs.append(proc)
-                apply_migrations(client, target=target, retention=False)
-                clients[name] = client
-            rates: dict[tuple[str, str], list[float]] = {}
-            for r in range(args.rounds + 2):  # the first two rounds warm up
-                mentions, scores = batch(r * args.batch, args.batch)
-                names = list(clients)
-                order = names[r % len(names) :] + names[: r % len(names)]
-                for name in order:
-                    c = clients[name]
-                    m = timed_insert(c, MENTIONS.name, MENTIONS.columns, mentions, f"m{r}")
-                    s = timed_insert(
-                        c, MENTION_SCORES.name, MENTION_SCORES.columns, scores, f"s{r}"
-                    )
-                    if r >= 2:
-                        rates.setdefault((name, "buzz.mentions"), []).append(m)
-                        rates.setdefault((name, "buzz.mention_scores"), []).append(s)
-            print(f"{args.rounds} rounds of {args.batch:,} mentions; rows/s per insert:")
-            for (name, table), values in sorted(rates.items()):
-                q = statistics.quantiles(values, n=4)
-                print(
-                    f"  {name:10} {table:20} median {statistics.median(values):>9,.0f}"
-                    f"   quartiles {q[0]:,.0f} .. {q[2]:,.0f}"
-                )
-        finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(30)
+    with tempfile.TemporaryDirectory(prefix="buzz-insert-cost-") as tmp, ExitStack() as stack:
+        clients: dict[str, Client] = {}
+        for target in (int(v) for v in args.versions.split(",")):
+            name = f"up to {target:04d}"
+            url = stack.enter_context(local_warehouse(Path(tmp) / name.replace(" ", "-")))
+            client = get_client(url=url)
+            apply_migrations(client, target=target, retention=False)
+            clients[name] = client
+        rates: dict[tuple[str, str], list[float]] = {}
+        for r in range(args.rounds + 2):  # the first two rounds warm up
+            mentions, scores = batch(r * args.batch, args.batch)
+            names = list(clients)
+            order = names[r % len(names) :] + names[: r % len(names)]
+            for name in order:
+                c = clients[name]
+                m = timed_insert(c, MENTIONS.name, MENTIONS.columns, mentions, f"m{r}")
+                s = timed_insert(c, MENTION_SCORES.name, MENTION_SCORES.columns, scores, f"s{r}")
+                if r >= 2:
+                    rates.setdefault((name, "buzz.mentions"), []).append(m)
+                    rates.setdefault((name, "buzz.mention_scores"), []).append(s)
+        print(f"{args.rounds} rounds of {args.batch:,} mentions; rows/s per insert:")
+        for (name, table), values in sorted(rates.items()):
+            q = statistics.quantiles(values, n=4)
+            print(
+                f"  {name:10} {table:20} median {statistics.median(values):>9,.0f}"
+                f"   quartiles {q[0]:,.0f} .. {q[2]:,.0f}"
+            )
     return 0
 
 

@@ -40,7 +40,6 @@ from rich.table import Table
 from pipeline.bench_dashboard import seed_mentions, seed_minutes, seed_others
 from pipeline.bench_dashboard.shape import Shape
 from pipeline.campaign import Campaign, load_campaign
-from pipeline.netutil import free_port
 
 if TYPE_CHECKING:
     from pipeline.bench_dashboard.plan import PageQuery
@@ -295,10 +294,7 @@ def main(mentions: int = 10_000_000, runs: int = 10, data_dir: Path | None = Non
     from streamlit.logger import set_log_level
 
     set_log_level("error")
-    from pipeline.bench_dashboard.plan import page_queries
-    from pipeline.supervisor import Child, _http_ok
-    from pipeline.warehouse.client import get_client
-    from pipeline.warehouse.migrate import apply_migrations
+    from pipeline.warehouse.local import local_warehouse
 
     if mentions < 1000:
         console.print("[red]--mentions must be at least 1000[/]")
@@ -306,51 +302,44 @@ def main(mentions: int = 10_000_000, runs: int = 10, data_dir: Path | None = Non
     keep = data_dir is not None
     root = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="buzz-bench-dash-"))
     root.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BUZZ_")}
-    warehouse = Child(
-        "warehouse",
-        [sys.executable, "-m", "pipeline", "warehouse", "--port", str(port),
-         "--data-dir", str(root / "warehouse")],
-        root / "warehouse.log",
-        env,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     try:
-        warehouse.start()
-        deadline = time.monotonic() + 90
-        while not _http_ok(url + "/ping"):
-            if not warehouse.alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the warehouse did not start:\n{warehouse.tail()}")
-            time.sleep(0.2)
-        client = get_client(url=url, send_receive_timeout=3600)
-        apply_migrations(client)
-        campaign = load_campaign()
-        seeder = Seeder(client, campaign, root / "seed.json")
-        console.print(f"bench dashboard: {mentions:,} mentions; data in {root}")
-        sealing = bool(int(str(client.command(f"EXISTS TABLE {SEALING}"))))
-        if seeder.load(mentions):
-            console.print("reusing the seed already in the data directory")
-        else:
-            if sealing:  # sealing minutes while the history is being written is wasted work
-                client.command(f"SYSTEM STOP VIEW {SEALING}")
-            seeder.seed(mentions)
-            if sealing:
-                client.command(f"SYSTEM START VIEW {SEALING}")
-        seeder.keep_live()
-        waited = wait_for_merges(client)
-        console.print(f"background merges settled after {waited:.0f} s")
-        if sealing:
-            console.print(f"every closed minute sealed after {seal_minutes(client):.0f} s")
-        viewer = get_client(url=url, connect_timeout=3, autogenerate_session_id=False)
-        load, started = os.getloadavg(), datetime.now(UTC)
-        timings = time_queries(viewer, page_queries(campaign), runs, seeder.keep_live)
-        report(timings, mentions, runs, load, started)
-        return 0
+        with local_warehouse(root / "warehouse", root / "warehouse.log") as url:
+            return _run(url, root, mentions, runs)
     except RuntimeError as exc:
         console.print(f"[red]bench dashboard failed: {exc}[/]")
         return 1
     finally:
-        warehouse.stop()
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _run(url: str, root: Path, mentions: int, runs: int) -> int:
+    """Seed (or reuse the seed), settle, time every page's queries and print them."""
+    from pipeline.bench_dashboard.plan import page_queries
+    from pipeline.warehouse.client import get_client
+    from pipeline.warehouse.migrate import apply_migrations
+
+    client = get_client(url=url, send_receive_timeout=3600)
+    apply_migrations(client)
+    campaign = load_campaign()
+    seeder = Seeder(client, campaign, root / "seed.json")
+    console.print(f"bench dashboard: {mentions:,} mentions; data in {root}")
+    sealing = bool(int(str(client.command(f"EXISTS TABLE {SEALING}"))))
+    if seeder.load(mentions):
+        console.print("reusing the seed already in the data directory")
+    else:
+        if sealing:  # sealing minutes while the history is being written is wasted work
+            client.command(f"SYSTEM STOP VIEW {SEALING}")
+        seeder.seed(mentions)
+        if sealing:
+            client.command(f"SYSTEM START VIEW {SEALING}")
+    seeder.keep_live()
+    waited = wait_for_merges(client)
+    console.print(f"background merges settled after {waited:.0f} s")
+    if sealing:
+        console.print(f"every closed minute sealed after {seal_minutes(client):.0f} s")
+    viewer = get_client(url=url, connect_timeout=3, autogenerate_session_id=False)
+    load, started = os.getloadavg(), datetime.now(UTC)
+    timings = time_queries(viewer, page_queries(campaign), runs, seeder.keep_live)
+    report(timings, mentions, runs, load, started)
+    return 0
