@@ -64,6 +64,17 @@ class Child:
         self._log.close()
 
 
+def table_cells(out: str, columns: int, header: str) -> list[list[str]]:
+    """The cells of every body row of a table rich printed (box-drawing layout) with
+    ``columns`` columns whose first header is ``header``."""
+    rows = []
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) == columns + 2 and cells[1] and cells[1] != header:  # borders outside
+            rows.append(cells[1 : columns + 1])
+    return rows
+
+
 def wait_for(check, what: str, child: Child, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -14,20 +14,10 @@ import pytest
 
 from pipeline.bench_dashboard.plan import page_queries
 from pipeline.campaign import load_campaign
-from tests.conftest import ROOT, buzz_cmd, clean_env
+from tests.conftest import ROOT, buzz_cmd, clean_env, table_cells
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
 NUMBER = re.compile(r"^\d[\d,]*$")
-
-
-def table_rows(out: str) -> list[list[str]]:
-    """The cells of every body row of the printed table (rich's box-drawing layout)."""
-    rows = []
-    for line in out.splitlines():
-        cells = [c.strip() for c in line.split("│")]
-        if len(cells) == 9 and cells[1] and cells[1] != "page":  # border, 7 cells, border
-            rows.append(cells[1:8])
-    return rows
 
 
 def test_bench_dashboard_prints_a_row_for_every_page_query() -> None:
@@ -40,7 +30,7 @@ def test_bench_dashboard_prints_a_row_for_every_page_query() -> None:
         timeout=840,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    rows = table_rows(done.stdout)
+    rows = table_cells(done.stdout, 7, "page")
     printed = [(page, query, params) for page, query, params, *_ in rows]
     planned = [(q.page, q.query, q.params) for q in page_queries(load_campaign())]
     assert printed == planned

@@ -12,20 +12,10 @@ import subprocess
 
 import pytest
 
-from tests.conftest import ROOT, buzz_cmd, clean_env
+from tests.conftest import ROOT, buzz_cmd, clean_env, table_cells
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
 RATE = re.compile(r"^([\d,]+) mentions/s$")
-
-
-def figures(out: str) -> dict[str, str]:
-    """figure -> value, from the printed table (rich's box-drawing layout)."""
-    rows = {}
-    for line in out.splitlines():
-        cells = [c.strip() for c in line.split("│")]
-        if len(cells) == 4 and cells[1] and cells[1] != "figure":
-            rows[cells[1]] = cells[2]
-    return rows
 
 
 def rate(value: str) -> float:
@@ -41,7 +31,7 @@ def test_bench_prints_every_figure_with_two_workers() -> None:
         capture_output=True, text=True, env=clean_env() | {"COLUMNS": "200"}, cwd=ROOT, timeout=540,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    got = figures(done.stdout)
+    got = dict(table_cells(done.stdout, 2, "figure"))
     e2e = rate(got["(a) end to end, every score on, 2 workers"])
     pure = rate(got["(c) pure work, one core, no I/O"])
     ceiling = rate(got["(d) plain aiokafka decode loop"])
