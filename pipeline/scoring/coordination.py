@@ -115,7 +115,7 @@ def word_count(text: str) -> int:
 @dataclass
 class _Cluster:
     leader: str
-    text: str  # the leader's: a candidate is verified against it exactly
+    shingles: set[str]  # the leader's: a candidate is verified against them exactly
     members: deque[Post] = field(default_factory=deque)  # in time order
 
 
@@ -158,11 +158,11 @@ class BurstDetector:
             best: tuple[float, str] | None = None
             # LSH finds the candidates; the exact Jaccard decides (no estimate noise at the edge).
             for leader in self._lsh.query(sig):
-                j = jaccard(mine, set(shingles(self._clusters[leader].text)))
+                j = jaccard(mine, self._clusters[leader].shingles)
                 if j >= self.rule.similarity and (best is None or (-j, leader) < best):
                     best = (-j, leader)
             if best is None:
-                self._clusters[p.event_id] = _Cluster(p.event_id, p.text)
+                self._clusters[p.event_id] = _Cluster(p.event_id, mine)
                 self._lsh.insert(p.event_id, sig)
                 leader = p.event_id
             else:
